@@ -1,0 +1,3 @@
+from ileti.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP: the v1 route, its action table and handlers, health, the ASGI app."""

@@ -1,0 +1,66 @@
+"""The ASGI application: ``/v1/...`` goes straight to the v1 route; everything else
+(health, later the panel) to a Starlette app, which also runs the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from ileti import __version__
+from ileti.api.runtime import Runtime
+from ileti.api.v1 import PREFIX, V1
+from ileti.config import Settings
+
+
+def _pages(rt: Runtime) -> Starlette:
+    async def healthz(_request: Request) -> JSONResponse:
+        try:
+            await rt.store.read(rt.store.ping_conn)
+        except Exception:
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": rt.store.dialect, "version": __version__})
+
+    async def index(_request: Request) -> PlainTextResponse:
+        return PlainTextResponse(
+            f"ileti {__version__}: the iletiMerkezi SMS API v1 at /v1/ "
+            "(e.g. POST /v1/add-blacklist/json). Health: /healthz\n"
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await rt.start()
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    return Starlette(
+        routes=[Route("/", index), Route("/healthz", healthz)],
+        lifespan=lifespan,
+    )
+
+
+class App:
+    """The whole server for one Runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.v1 = V1(runtime)
+        self.pages = _pages(runtime)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await self.v1(scope, receive, send)
+        else:
+            await self.pages(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> App:
+    """The app factory uvicorn calls (``ileti.api.app:create_app``, factory mode)."""
+    return App(Runtime.build(settings or Settings.from_env()))

@@ -1,0 +1,42 @@
+"""What one running instance holds: settings, the store, the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ileti.config import Settings
+from ileti.services.accounts import AccountService
+from ileti.services.auth import Authenticator
+from ileti.services.blacklist import BlacklistService
+from ileti.store import Store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    auth: Authenticator
+    accounts: AccountService
+    blacklist: BlacklistService
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        store = Store(settings)
+        auth = Authenticator(store, refresh_seconds=settings.auth_refresh_seconds)
+        return cls(
+            settings=settings,
+            store=store,
+            auth=auth,
+            accounts=AccountService(store, on_change=auth.invalidate),
+            blacklist=BlacklistService(store),
+        )
+
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            self.store.migrate()
+        self.store.start()
+        await self.auth.start()
+
+    async def stop(self) -> None:
+        await self.auth.stop()
+        self.store.close()

@@ -1,0 +1,104 @@
+"""The v1 route: ``POST /v1/<action>/json`` (JSON) and ``POST /v1/<action>`` (XML).
+
+A plain ASGI callable, because it is the hot path: parse the path, read the body (at
+most ``max_body_bytes``), decode, authenticate, run the action's handler, render.
+Order of checks (spec §1.4): unknown action or method 404 -> body 400 -> auth 401 ->
+the action's own rules. Every outcome is rendered by ``ileti.wire.encode``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ileti.api.actions import ACTIONS, Action
+from ileti.api.address import client_address
+from ileti.api.runtime import Runtime
+from ileti.errors import ApiError, BadRequest, Code, NotFound
+from ileti.store import StoreUnavailable
+from ileti.wire import Format, decode, render_error, render_ok
+
+log = logging.getLogger("ileti.api")
+
+PREFIX = "/v1/"
+
+
+def route(path: str, method: str) -> tuple[Action, Format]:
+    """The action and encoding of a request path; NotFound (carrying the encoding)."""
+    rest = path[len(PREFIX) :].strip("/")
+    parts = rest.split("/") if rest else []
+    fmt = Format.JSON if parts and parts[-1] == "json" else Format.XML
+    if len(parts) == 2 and parts[1] == "json" or len(parts) == 1:
+        action = ACTIONS.get(parts[0])
+        if action is not None and method == "POST":
+            return action, fmt
+    raise _NotRouted(fmt)
+
+
+class _NotRouted(NotFound):
+    def __init__(self, fmt: Format) -> None:
+        super().__init__("no such action or method")
+        self.fmt = fmt
+
+
+class TooLarge(BadRequest):
+    pass
+
+
+async def read_body(receive: Any, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequest("client went away")
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"body over {limit} bytes")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class V1:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        fmt = Format.JSON
+        extra: dict[str, str] | None = None
+        try:
+            action, fmt = route(scope["path"], scope["method"])
+            body = await read_body(receive, self.rt.settings.max_body_bytes)
+            req = decode(body, action.request_type, fmt)
+            auth = req.authentication
+            who = await self.rt.auth.authenticate(
+                auth.key if auth is not None else None,
+                auth.hash if auth is not None else None,
+                client_address(scope, self.rt.settings.trusted_proxies),
+            )
+            payload = await action.handler(self.rt, who, req)
+            status, out = render_ok(payload, fmt)
+        except _NotRouted as exc:
+            fmt = exc.fmt
+            status, out = render_error(Code.NOT_FOUND, fmt)
+        except ApiError as exc:
+            status, out = render_error(exc.code, fmt)
+            extra = exc.headers
+        except StoreUnavailable as exc:
+            log.error("database unavailable: %s", exc)
+            status, out = render_error(Code.UNAVAILABLE, fmt)
+        except Exception:
+            log.exception("unexpected error on %s", scope.get("path"))
+            status, out = render_error(Code.UNAVAILABLE, fmt)
+        headers = [
+            (b"content-type", fmt.content_type),
+            (b"content-length", str(len(out)).encode()),
+        ]
+        if extra:
+            headers.extend((k.encode(), v.encode()) for k, v in extra.items())
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": out})

@@ -1,0 +1,1 @@
+"""The ``ileti`` command: a thin shell over the services and the store."""

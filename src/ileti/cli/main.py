@@ -1,0 +1,88 @@
+"""``ileti``: serve the API, migrate, manage accounts and blacklists."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import click
+
+from ileti import __version__
+from ileti.cli.account import account
+from ileti.cli.blacklist import blacklist
+from ileti.cli.common import database_option, failures, settings
+from ileti.cli.demo import demo
+
+
+@click.group()
+@click.version_option(__version__, prog_name="ileti")
+@click.option("--database", metavar="URL",
+              help="Database URL (default: ILETI_DATABASE_URL, else sqlite:///ileti.db).")
+@click.pass_context
+def cli(ctx: click.Context, database: str | None) -> None:
+    """ileti: a self-hostable iletiMerkezi SMS API v1 server."""
+    ctx.ensure_object(dict)
+    if database:
+        ctx.obj["database"] = database
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@database_option
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (migrating the database first)."""
+    import uvicorn
+
+    from ileti.store import Store
+
+    config = settings()
+    with failures():
+        store = Store(config)
+        try:
+            store.migrate()
+        finally:
+            store.close()
+    # Workers are separate processes: they read their settings from the environment.
+    os.environ["ILETI_DATABASE_URL"] = config.database_url
+    logging.basicConfig(level=config.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    click.echo(f"ileti {__version__} on http://{host}:{port}/v1/ "
+               f"({config.database_url.split('://')[0]}, {workers} worker(s))", err=True)
+    uvicorn.run(
+        "ileti.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=config.access_log,
+        log_level=config.log_level,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.command()
+@database_option
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from ileti.store import Store
+    from ileti.store.migrate import current, head
+
+    with failures():
+        store = Store(settings())
+        try:
+            store.migrate()
+            click.echo(f"Database at revision {current(store.writer_engine)} (head {head()}).")
+        finally:
+            store.close()
+
+
+cli.add_command(account)
+cli.add_command(blacklist)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli(prog_name="ileti")

@@ -1,0 +1,97 @@
+"""Settings, read from ``ILETI_*`` environment variables (see docs/configuration.md).
+
+Every setting has a default that runs ileti on one machine with an SQLite file; the
+CLI's ``--database`` overrides ``ILETI_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DEFAULT_DATABASE_URL = "sqlite:///ileti.db"
+
+
+class ConfigError(ValueError):
+    """A setting has a value ileti cannot use."""
+
+
+def parse_networks(values: list[str] | tuple[str, ...] | str) -> tuple[Network, ...]:
+    """CIDRs (or single addresses) -> networks; raises ConfigError on a bad one."""
+    if isinstance(values, str):
+        values = [v for v in values.replace(",", " ").split() if v]
+    networks: list[Network] = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"not an IP address or CIDR: {value!r}") from exc
+    return tuple(networks)
+
+
+def _number(env: Mapping[str, str], name: str, default: float, cast: type = float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = cast(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    #: Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the peer address is
+    #: the client address.
+    trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    #: Largest request body accepted, in bytes; larger gets 400.
+    max_body_bytes: int = 1024 * 1024
+    #: How often each instance checks the database for account changes made
+    #: elsewhere (another instance, the CLI), in seconds.
+    auth_refresh_seconds: float = 0.5
+    #: How long the durable writer lingers for more writes before a commit, in
+    #: seconds (0: commit whatever arrived while the previous commit ran).
+    write_linger_seconds: float = 0.0
+    #: Largest number of writes in one transaction.
+    write_batch_max: int = 512
+    #: Database connections for reads, per instance.
+    read_pool_size: int = 4
+    access_log: bool = False
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        settings = cls(
+            database_url=env.get("ILETI_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            trusted_proxies=parse_networks(env.get("ILETI_TRUSTED_PROXIES", "")),
+            max_body_bytes=int(_number(env, "ILETI_MAX_BODY_BYTES", 1024 * 1024, int)),
+            auth_refresh_seconds=_number(env, "ILETI_AUTH_REFRESH_SECONDS", 0.5),
+            write_linger_seconds=_number(env, "ILETI_WRITE_LINGER_SECONDS", 0.0),
+            write_batch_max=max(1, int(_number(env, "ILETI_WRITE_BATCH_MAX", 512, int))),
+            read_pool_size=max(1, int(_number(env, "ILETI_READ_POOL_SIZE", 4, int))),
+            access_log=_flag(env, "ILETI_ACCESS_LOG", False),
+            log_level=(env.get("ILETI_LOG_LEVEL") or "info").lower(),
+        )
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **clean) if clean else settings  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The rules: authentication, accounts, the blacklist. No HTTP objects, no SQL."""

@@ -1,0 +1,168 @@
+"""Authentication of v1 requests (spec §2) with an in-process credential cache.
+
+``hash = hex(HMAC-SHA256(secret, key))`` is a bearer credential that never changes for
+a key, so the server keeps only its SHA-256 and compares digests in constant time.
+Every failure is the same 401: unknown key, wrong hash, API access off, an address
+outside the allow-list.
+
+Credentials are cached per process, unknown keys too, so a request costs no database
+round trip. The cache is dropped at once on a change made in this process, and within
+``auth_refresh_seconds`` on a change made anywhere else (another instance, the CLI):
+a background task polls the ``auth`` change version, one row, that every account
+change bumps in its own transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from ileti.config import Network, parse_networks
+from ileti.errors import Unauthorized
+from ileti.models import Account
+from ileti.store import Store
+from ileti.store import accounts as account_store
+
+log = logging.getLogger("ileti.auth")
+
+_CACHE_LIMIT = 100_000
+
+
+def api_hash(key: str, secret: str) -> str:
+    """The hash a client sends: lowercase hex of HMAC-SHA256 keyed with the secret."""
+    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+def hash_digest(hash_hex: str) -> str:
+    """What is stored: SHA-256 of the lowercase hash (a bearer token of 256 bits)."""
+    return hashlib.sha256(hash_hex.strip().lower().encode()).hexdigest()
+
+
+def new_key() -> str:
+    return secrets.token_hex(16)
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    account_id: int
+    key: str
+    digest: bytes
+    api_access: bool
+    networks: tuple[Network, ...]
+
+    @classmethod
+    def of(cls, account: Account) -> Credential:
+        return cls(
+            account_id=account.id,
+            key=account.key,
+            digest=bytes.fromhex(account.hash_sha256),
+            api_access=account.api_access,
+            networks=parse_networks(account.allow_ips),
+        )
+
+    def admits(self, address: str | None) -> bool:
+        if not self.networks:
+            return True
+        if address is None:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in network for network in self.networks)
+
+
+_MISSING = object()
+
+
+class Authenticator:
+    def __init__(self, store: Store, *, refresh_seconds: float = 0.5) -> None:
+        self._store = store
+        self._refresh = refresh_seconds
+        self._cache: dict[str, Credential | None] = {}
+        self._generation = 0
+        self._version: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- the cache ----------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        self._generation += 1
+        self._cache.clear()
+
+    async def _load(self, key: str) -> Credential | None:
+        generation = self._generation
+        account = await self._store.read(account_store.by_key, key)
+        credential = Credential.of(account) if account is not None else None
+        if generation == self._generation:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = credential
+        return credential
+
+    async def refresh(self) -> None:
+        """Drop the cache if any account changed since the last look."""
+        version = await self._store.read(account_store.version)
+        if version != self._version:
+            if self._version is not None:
+                self.invalidate()
+            self._version = version
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh)
+            try:
+                await self.refresh()
+            except Exception as exc:  # the database may be down for a moment
+                log.warning("could not check for account changes: %s", exc)
+                self.invalidate()
+
+    async def start(self) -> None:
+        await self.refresh()
+        if self._refresh > 0 and self._task is None:
+            self._task = asyncio.create_task(self._poll(), name="ileti-auth-refresh")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # -- the check ----------------------------------------------------------------
+
+    async def authenticate(self, key: Any, hash_hex: Any, address: str | None) -> Credential:
+        if not isinstance(key, str) or not isinstance(hash_hex, str):
+            raise Unauthorized("missing key or hash")
+        key = key.strip()
+        if not key or len(key) > 64 or not hash_hex:
+            raise Unauthorized("malformed key or hash")
+        credential = self._cache.get(key, _MISSING)
+        if credential is _MISSING:
+            credential = await self._load(key)
+        digest = hashlib.sha256(hash_hex.strip().lower().encode()).digest()
+        if credential is None:
+            # Same work as a known key, so timing does not tell unknown keys apart.
+            hmac.compare_digest(digest, digest)
+            raise Unauthorized("unknown key")
+        assert isinstance(credential, Credential)
+        if not hmac.compare_digest(digest, credential.digest):
+            raise Unauthorized("wrong hash")
+        if not credential.api_access:
+            raise Unauthorized("API access is off")
+        if not credential.admits(address):
+            raise Unauthorized("address not allowed")
+        return credential

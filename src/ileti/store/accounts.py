@@ -1,0 +1,119 @@
+"""SQL for accounts, and the change versions that announce account changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from ileti.models import Account
+from ileti.store.errors import AccountNotFound
+from ileti.store.schema import AUTH_TOPIC, accounts, changes
+
+_COLUMNS = (
+    accounts.c.id,
+    accounts.c.name,
+    accounts.c.key,
+    accounts.c.hash_sha256,
+    accounts.c.api_access,
+    accounts.c.allow_ips,
+    accounts.c.senders,
+    accounts.c.balance,
+    accounts.c.blacklist_count,
+    accounts.c.created_at,
+    accounts.c.updated_at,
+)
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        key=row.key,
+        hash_sha256=row.hash_sha256,
+        api_access=bool(row.api_access),
+        allow_ips=tuple(json.loads(row.allow_ips)),
+        senders=tuple(json.loads(row.senders)),
+        balance=row.balance,
+        blacklist_count=row.blacklist_count,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def bump_version(conn: Connection, topic: str = AUTH_TOPIC) -> None:
+    conn.execute(
+        update(changes).where(changes.c.topic == topic).values(version=changes.c.version + 1)
+    )
+
+
+def version(conn: Connection, topic: str = AUTH_TOPIC) -> int:
+    value = conn.execute(select(changes.c.version).where(changes.c.topic == topic)).scalar()
+    return int(value or 0)
+
+
+def create(
+    conn: Connection,
+    *,
+    name: str,
+    key: str,
+    hash_sha256: str,
+    api_access: bool,
+    allow_ips: tuple[str, ...],
+    senders: tuple[str, ...],
+    balance: int,
+    now: int,
+) -> Account:
+    conn.execute(
+        insert(accounts).values(
+            name=name,
+            key=key,
+            hash_sha256=hash_sha256,
+            api_access=api_access,
+            allow_ips=json.dumps(list(allow_ips)),
+            senders=json.dumps(list(senders)),
+            balance=balance,
+            blacklist_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    bump_version(conn)
+    account = by_key(conn, key)
+    assert account is not None
+    return account
+
+
+def by_key(conn: Connection, key: str) -> Account | None:
+    row = conn.execute(select(*_COLUMNS).where(accounts.c.key == key)).first()
+    return _account(row) if row is not None else None
+
+
+def by_id(conn: Connection, account_id: int) -> Account | None:
+    row = conn.execute(select(*_COLUMNS).where(accounts.c.id == account_id)).first()
+    return _account(row) if row is not None else None
+
+
+def all_accounts(conn: Connection) -> list[Account]:
+    return [_account(row) for row in conn.execute(select(*_COLUMNS).order_by(accounts.c.id))]
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(accounts)).scalar_one())
+
+
+def change(conn: Connection, key: str, *, now: int, **values: Any) -> Account:
+    """Update the named columns of one account and announce the change."""
+    for name in ("allow_ips", "senders"):
+        if name in values:
+            values[name] = json.dumps(list(values[name]))
+    result = conn.execute(
+        update(accounts).where(accounts.c.key == key).values(updated_at=now, **values)
+    )
+    if result.rowcount == 0:
+        raise AccountNotFound(key)
+    bump_version(conn)
+    account = by_key(conn, key)
+    assert account is not None
+    return account

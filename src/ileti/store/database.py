@@ -1,0 +1,108 @@
+"""The Store: engines, the durable writer, reads on a thread pool, migrations.
+
+Callers pass store functions (``ileti.store.accounts``, ``ileti.store.blacklist``);
+only those hold SQL. Reads run on a small thread pool; writes go through the batched
+writer and resolve only after their commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from ileti.config import Settings
+from ileti.store.engine import create_engines
+from ileti.store.errors import StoreError, StoreUnavailable
+from ileti.store.writer import BatchWriter
+
+R = TypeVar("R")
+A = TypeVar("A")
+
+
+def _guard(exc: BaseException) -> BaseException:
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, DBAPIError | SQLAlchemyError):
+        return StoreUnavailable(str(exc).splitlines()[0])
+    return exc
+
+
+class Store:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.reader, self.writer_engine = create_engines(
+            settings.database_url, read_pool_size=settings.read_pool_size
+        )
+        self.dialect = self.reader.dialect.name
+        self.writer = BatchWriter(
+            self.writer_engine,
+            linger=settings.write_linger_seconds,
+            batch_max=settings.write_batch_max,
+        )
+        self._executor = ThreadPoolExecutor(
+            max_workers=settings.read_pool_size, thread_name_prefix="ileti-read"
+        )
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        self.writer.start()
+
+    def close(self) -> None:
+        self.writer.stop()
+        self._executor.shutdown(wait=True)
+        self.reader.dispose()
+        if self.writer_engine is not self.reader:
+            self.writer_engine.dispose()
+
+    def migrate(self) -> None:
+        from ileti.store.migrate import upgrade
+
+        upgrade(self.writer_engine)
+
+    # -- running store functions -----------------------------------------------------
+
+    def read_sync(self, fn: Callable[..., R], *args: Any) -> R:
+        try:
+            with self.reader.connect() as conn, conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                return fn(conn, *args)
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise _guard(exc) from exc
+
+    def write_sync(self, fn: Callable[[Connection], R]) -> R:
+        """One transaction outside the batched writer (CLI bulk work, migrations)."""
+        try:
+            with self.writer_engine.begin() as conn:
+                return fn(conn)
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise _guard(exc) from exc
+
+    async def read(self, fn: Callable[..., R], *args: Any) -> R:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(self.read_sync, fn, *args)
+        )
+
+    async def write(self, fn: Callable[[Connection, list[A]], list[R]], arg: A) -> R:
+        return await self.writer.submit(fn, arg)
+
+    @staticmethod
+    def ping_conn(conn: Connection) -> int:
+        return int(conn.execute(text("SELECT 1")).scalar_one())
+
+
+def _call_each(conn: Connection, calls: list[Callable[[Connection], Any]]) -> list[Any]:
+    return [call(conn) for call in calls]
+
+
+async def transact(store: Store, call: Callable[[Connection], R]) -> R:
+    """Run ``call(conn)`` in a transaction of the batched writer; the result after commit."""
+    return await store.write(_call_each, call)

@@ -1,0 +1,163 @@
+"""The durable batched writer.
+
+Every write of the running server goes through one thread that owns one database
+connection. It takes whatever writes are waiting (up to a bound), runs them all in one
+transaction, commits (for SQLite in WAL mode with ``synchronous=FULL`` that is one
+fsync; for PostgreSQL one synchronous commit), and only then answers every caller.
+So a 200 always means "on disk", and N concurrent writes cost one fsync, not N.
+
+A write is a function ``fn(conn, args: list) -> list`` over the arguments of every
+queued call to the same function: calls are grouped by function, so N add-blacklist
+requests become one ``executemany``. If a batch fails, each of its writes is retried
+alone in its own transaction, so one bad write fails only its own caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from ileti.store.errors import StoreError, StoreUnavailable
+
+log = logging.getLogger("ileti.store.writer")
+
+A = TypeVar("A")
+R = TypeVar("R")
+WriteFn = Callable[[Connection, list[Any]], Sequence[Any]]
+
+_STOP = object()
+
+
+class _Op:
+    __slots__ = ("arg", "fn", "future", "loop")
+
+    def __init__(
+        self, fn: WriteFn, arg: Any, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]
+    ) -> None:
+        self.fn = fn
+        self.arg = arg
+        self.loop = loop
+        self.future = future
+
+
+def _settle(pairs: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
+    for future, value, failed in pairs:
+        if future.done():
+            continue
+        if failed:
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+
+def _wrap(exc: BaseException) -> BaseException:
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, DBAPIError | SQLAlchemyError):
+        return StoreUnavailable(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])
+    return exc
+
+
+class BatchWriter:
+    def __init__(self, engine: Engine, *, linger: float = 0.0, batch_max: int = 512) -> None:
+        self._engine = engine
+        self._linger = linger
+        self._batch_max = batch_max
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.batches = 0
+        self.writes = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ileti-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Finish every queued write, then stop the thread."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+
+    def submit(self, fn: Callable[[Connection, list[A]], Sequence[R]], arg: A) -> asyncio.Future[R]:
+        """Queue one write; the future resolves after the commit that contains it."""
+        if self._thread is None:
+            raise StoreUnavailable("the writer is not running")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._queue.put(_Op(fn, arg, loop, future))
+        return future
+
+    # -- the writer thread -------------------------------------------------------
+
+    def _take_batch(self, first: _Op) -> tuple[list[_Op], bool]:
+        batch = [first]
+        stop = False
+        deadline = time.monotonic() + self._linger if self._linger > 0 else 0.0
+        while len(batch) < self._batch_max:
+            try:
+                if deadline:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    item = self._queue.get(timeout=remaining)
+                else:
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                stop = True
+                break
+            batch.append(item)
+        return batch, stop
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch, stop = self._take_batch(item)
+            outcomes = self._execute(batch)
+            self._deliver(batch, outcomes)
+            if stop:
+                return
+
+    def _execute(self, batch: list[_Op]) -> list[tuple[Any, bool]]:
+        groups: dict[WriteFn, list[int]] = {}
+        for index, op in enumerate(batch):
+            groups.setdefault(op.fn, []).append(index)
+        outcomes: list[tuple[Any, bool]] = [(None, False)] * len(batch)
+        try:
+            with self._engine.begin() as conn:
+                for fn, indexes in groups.items():
+                    results = fn(conn, [batch[i].arg for i in indexes])
+                    for i, result in zip(indexes, results, strict=True):
+                        outcomes[i] = (result, False)
+            self.batches += 1
+            self.writes += len(batch)
+            return outcomes
+        except BaseException as exc:  # noqa: BLE001 - every caller must be answered
+            if len(batch) == 1:
+                log.warning("write failed: %s", exc)
+                return [(_wrap(exc), True)]
+        # Retry alone, so one failing write fails only its own caller.
+        return [self._execute([op])[0] for op in batch]
+
+    def _deliver(self, batch: list[_Op], outcomes: list[tuple[Any, bool]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, bool]]] = {}
+        for op, (value, failed) in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(op.loop, []).append((op.future, value, failed))
+        for loop, pairs in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, pairs)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
