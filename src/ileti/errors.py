@@ -86,9 +86,7 @@ MESSAGES: dict[Code, str] = {
     Code.BAD_SEND_DATE: "Mesaj gönderim tarihinin formatı hatalı",
     Code.BAD_DATE_RANGE: "Tarih aralığı hatalı",
     Code.EMPTY_SENDER: "Başlık kısmı boş olamaz",
-    Code.BAD_SENDER: (
-        "Başlık 11 karakterden fazla olmamalı ve Türkçe karakter içermemelidir."
-    ),
+    Code.BAD_SENDER: ("Başlık 11 karakterden fazla olmamalı ve Türkçe karakter içermemelidir."),
     Code.PAGE_OUT_OF_RANGE: "Page değeri 1 den başlamalı.",
     Code.INVALID_NUMBER: "Hatalı numara",
     Code.IYS_MISSING: "IYS üzerinden sorgulama yapılıp, yapılmayacağını ayarlamalısınız.",

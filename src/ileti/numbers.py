@@ -24,6 +24,7 @@ _TR = PhoneMetadata.metadata_for_region("TR")
 assert _TR is not None and _TR.mobile is not None
 COUNTRY_CODE: int = _TR.country_code
 _CC = str(COUNTRY_CODE)
+_PLUS_CC = "+" + _CC
 _MOBILE = re.compile(_TR.mobile.national_number_pattern)
 _LENGTHS = frozenset(_TR.mobile.possible_length)
 _SEPARATORS = str.maketrans("", "", " \t-().\u00a0/")
@@ -34,6 +35,9 @@ def national(value: str | int) -> str | None:
     if isinstance(value, bool):
         return None
     text = str(value) if isinstance(value, int) else value
+    if len(text) == 13 and text.startswith(_PLUS_CC) and text.isascii() and text[1:].isdigit():
+        digits = text[len(_PLUS_CC) :]  # the canonical form: skip the general path
+        return digits if _MOBILE.fullmatch(digits) is not None else None
     text = text.translate(_SEPARATORS)
     if not text:
         return None

@@ -23,14 +23,22 @@ log = logging.getLogger("ileti.api")
 PREFIX = "/v1/"
 
 
+_ROUTES: dict[tuple[str, str], tuple[Action, Format]] = {}
+
+
 def route(path: str, method: str) -> tuple[Action, Format]:
     """The action and encoding of a request path; NotFound (carrying the encoding)."""
+    found = _ROUTES.get((path, method))
+    if found is not None:
+        return found
     rest = path[len(PREFIX) :].strip("/")
     parts = rest.split("/") if rest else []
     fmt = Format.JSON if parts and parts[-1] == "json" else Format.XML
-    if len(parts) == 2 and parts[1] == "json" or len(parts) == 1:
+    if (len(parts) == 2 and parts[1] == "json") or len(parts) == 1:
         action = ACTIONS.get(parts[0])
         if action is not None and method == "POST":
+            if len(_ROUTES) < 1024:  # only real routes get here; the bound is a guard
+                _ROUTES[(path, method)] = (action, fmt)
             return action, fmt
     raise _NotRouted(fmt)
 

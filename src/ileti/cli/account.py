@@ -38,20 +38,39 @@ def account() -> None:
 @account.command()
 @click.argument("name")
 @click.option("--sender", "senders", multiple=True, help="An approved sender (repeatable).")
-@click.option("--balance", type=click.IntRange(min=0), default=0, show_default=True,
-              help="SMS credits.")
+@click.option(
+    "--balance", type=click.IntRange(min=0), default=0, show_default=True, help="SMS credits."
+)
 @click.option("--no-api-access", is_flag=True, help="Create with API access off.")
-@click.option("--allow-ip", "allow_ips", multiple=True, metavar="CIDR",
-              help="Only accept API requests from here (repeatable).")
+@click.option(
+    "--allow-ip",
+    "allow_ips",
+    multiple=True,
+    metavar="CIDR",
+    help="Only accept API requests from here (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @database_option
-def create(name: str, senders: tuple[str, ...], balance: int, no_api_access: bool,
-           allow_ips: tuple[str, ...], as_json: bool) -> None:
+def create(
+    name: str,
+    senders: tuple[str, ...],
+    balance: int,
+    no_api_access: bool,
+    allow_ips: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Create an account; prints its key, secret and hash once."""
     with open_store() as store:
-        issued = run(store, lambda accounts, _bl: accounts.create(
-            name, senders=senders, balance=balance, api_access=not no_api_access,
-            allow_ips=allow_ips))
+        issued = run(
+            store,
+            lambda accounts, _bl: accounts.create(
+                name,
+                senders=senders,
+                balance=balance,
+                api_access=not no_api_access,
+                allow_ips=allow_ips,
+            ),
+        )
     _print_issued(issued, as_json, "Account created.")
 
 
@@ -93,8 +112,13 @@ def show(key: str, as_json: bool) -> None:
 @account.command()
 @click.argument("key")
 @click.option("--api-access", type=click.Choice(["on", "off"]), help="Allow API access.")
-@click.option("--allow-ip", "allow_ips", multiple=True, metavar="CIDR",
-              help="Add to the address allow-list (repeatable).")
+@click.option(
+    "--allow-ip",
+    "allow_ips",
+    multiple=True,
+    metavar="CIDR",
+    help="Add to the address allow-list (repeatable).",
+)
 @click.option("--clear-allow-ip", is_flag=True, help="Empty the allow-list first.")
 @click.option("--sender", "senders", multiple=True, help="Approve a sender (repeatable).")
 @click.option("--clear-senders", is_flag=True, help="Remove every approved sender first.")
@@ -102,9 +126,17 @@ def show(key: str, as_json: bool) -> None:
 @click.option("--rotate", is_flag=True, help="New secret and hash; the old hash stops working.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @database_option
-def update(key: str, api_access: str | None, allow_ips: tuple[str, ...], clear_allow_ip: bool,
-           senders: tuple[str, ...], clear_senders: bool, balance: int | None, rotate: bool,
-           as_json: bool) -> None:
+def update(
+    key: str,
+    api_access: str | None,
+    allow_ips: tuple[str, ...],
+    clear_allow_ip: bool,
+    senders: tuple[str, ...],
+    clear_senders: bool,
+    balance: int | None,
+    rotate: bool,
+    as_json: bool,
+) -> None:
     """Change an account's access, allow-list, senders or balance; rotate its secret."""
 
     async def work(accounts, _bl):  # type: ignore[no-untyped-def]

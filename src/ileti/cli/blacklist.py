@@ -67,11 +67,16 @@ def list_numbers(key: str, as_json: bool) -> None:
 
         def consume(entries: Iterator[BlacklistEntry]) -> None:
             if as_json:
-                echo_json([
-                    {"number": numbers.e164(e.number), "blocked_at": format_local(e.blocked_at),
-                     "source": e.source}
-                    for e in entries
-                ])
+                echo_json(
+                    [
+                        {
+                            "number": numbers.e164(e.number),
+                            "blocked_at": format_local(e.blocked_at),
+                            "source": e.source,
+                        }
+                        for e in entries
+                    ]
+                )
                 return
             for e in entries:
                 click.echo(f"{numbers.e164(e.number)}  {format_local(e.blocked_at)}  {e.source}")
@@ -104,8 +109,12 @@ def import_numbers(key: str, file: Path, quiet: bool) -> None:
             raise click.ClickException(f"{file} is not UTF-8 text") from exc
         lines = text.splitlines()
         hide = quiet or not sys.stderr.isatty()
-        with click.progressbar(length=len(lines), label="Importing", file=sys.stderr,
-                               hidden=hide) as bar, failures():
+        with (
+            click.progressbar(
+                length=len(lines), label="Importing", file=sys.stderr, hidden=hide
+            ) as bar,
+            failures(),
+        ):
             report = service.import_numbers(found.id, read_numbers(lines), progress=bar.update)
     click.echo(
         f"Imported {file}: {report.added} added, {report.already} already listed, "
@@ -119,8 +128,12 @@ def import_numbers(key: str, file: Path, quiet: bool) -> None:
 
 @blacklist.command(name="export")
 @click.argument("key")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here (default: standard output).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (default: standard output).",
+)
 @database_option
 def export(key: str, output: Path | None) -> None:
     """CSV of the account's blacklist: number, blocked_at (Istanbul time), source."""

@@ -19,10 +19,19 @@ from ileti.store import AccountNotFound
 
 
 @click.command()
-@click.option("--file", "path", default=".ileti-demo.json", show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--url", default="http://127.0.0.1:8080", show_default=True,
-              help="Where the server will listen (for the curl line).")
+@click.option(
+    "--file",
+    "path",
+    default=".ileti-demo.json",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    help="Where the server will listen (for the curl line).",
+)
 @database_option
 def demo(path: Path, url: str) -> None:
     """Create the demo account once; print its key, hash and a curl line."""
@@ -49,10 +58,15 @@ def demo(path: Path, url: str) -> None:
     if created:
         path.write_text(json.dumps(data, indent=2) + "\n")
         os.chmod(path, 0o600)
-    body = json.dumps({"request": {
-        "authentication": {"key": data["key"], "hash": data["hash"]},
-        "blacklist": {"number": "+905330000099"},
-    }}, separators=(",", ":"))
+    body = json.dumps(
+        {
+            "request": {
+                "authentication": {"key": data["key"], "hash": data["hash"]},
+                "blacklist": {"number": "+905330000099"},
+            }
+        },
+        separators=(",", ":"),
+    )
     click.echo("")
     click.echo(f"Demo account {'created' if created else 'ready'} (credentials in {path}):")
     click.echo(f"  key:  {data['key']}")

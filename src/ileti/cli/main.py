@@ -16,8 +16,11 @@ from ileti.cli.demo import demo
 
 @click.group()
 @click.version_option(__version__, prog_name="ileti")
-@click.option("--database", metavar="URL",
-              help="Database URL (default: ILETI_DATABASE_URL, else sqlite:///ileti.db).")
+@click.option(
+    "--database",
+    metavar="URL",
+    help="Database URL (default: ILETI_DATABASE_URL, else sqlite:///ileti.db).",
+)
 @click.pass_context
 def cli(ctx: click.Context, database: str | None) -> None:
     """ileti: a self-hostable iletiMerkezi SMS API v1 server."""
@@ -46,9 +49,14 @@ def serve(host: str, port: int, workers: int) -> None:
             store.close()
     # Workers are separate processes: they read their settings from the environment.
     os.environ["ILETI_DATABASE_URL"] = config.database_url
-    logging.basicConfig(level=config.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    click.echo(f"ileti {__version__} on http://{host}:{port}/v1/ "
-               f"({config.database_url.split('://')[0]}, {workers} worker(s))", err=True)
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    click.echo(
+        f"ileti {__version__} on http://{host}:{port}/v1/ "
+        f"({config.database_url.split('://')[0]}, {workers} worker(s))",
+        err=True,
+    )
     uvicorn.run(
         "ileti.api.app:create_app",
         factory=True,

@@ -41,9 +41,7 @@ def _check_networks(allow_ips: tuple[str, ...]) -> tuple[str, ...]:
 def _check_senders(senders: tuple[str, ...]) -> tuple[str, ...]:
     for sender in senders:
         if not sender or len(sender) > 11 or not sender.isascii() or not sender.isprintable():
-            raise AccountError(
-                f"sender {sender!r}: at most 11 characters, no Turkish letters"
-            )
+            raise AccountError(f"sender {sender!r}: at most 11 characters, no Turkish letters")
     return tuple(dict.fromkeys(senders))
 
 

@@ -3,11 +3,11 @@ here, so the unfiltered count of get-blacklist is one row read, not a scan."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ileti.models import BlacklistEntry, BlacklistPage
 from ileti.store.schema import accounts, blacklist
@@ -25,10 +25,51 @@ class Remove(NamedTuple):
     number: int
 
 
-def _insert_ignore(conn: Connection):  # type: ignore[no-untyped-def]
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(blacklist).on_conflict_do_nothing()
-    return sqlite.insert(blacklist).on_conflict_do_nothing()
+# The hot path (add-blacklist) runs one statement per account per batch, on the driver
+# connection: a JSON array for SQLite, arrays for PostgreSQL.
+_ADD_SQL = {
+    "sqlite": (
+        "INSERT INTO blacklist (account_id, number, blocked_at, source) "
+        "SELECT ?, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true "
+        "ON CONFLICT DO NOTHING"
+    ),
+    "postgresql": (
+        "INSERT INTO blacklist (account_id, number, blocked_at, source) "
+        "SELECT %s, n, b, s FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS t(n, b, s) "
+        "ON CONFLICT DO NOTHING"
+    ),
+}
+_COUNT_SQL = {
+    "sqlite": "UPDATE accounts SET blacklist_count = blacklist_count + ? WHERE id = ?",
+    "postgresql": "UPDATE accounts SET blacklist_count = blacklist_count + %s WHERE id = %s",
+}
+
+
+def _insert(conn: Connection, account_id: int, rows: list[tuple[int, int, str]]) -> int:
+    """Insert what is not listed yet (one statement); how many rows were new."""
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dialect == "postgresql":
+            cursor.execute(
+                _ADD_SQL[dialect],
+                (
+                    account_id,
+                    [r[0] for r in rows],
+                    [r[1] for r in rows],
+                    [r[2] for r in rows],
+                ),
+            )
+        else:
+            cursor.execute(_ADD_SQL[dialect], (account_id, json.dumps(rows)))
+        added = cursor.rowcount
+        if added:
+            cursor.execute(_COUNT_SQL[dialect], (added, account_id))
+        return added
+    finally:
+        cursor.close()
 
 
 def _adjust_count(conn: Connection, account_id: int, delta: int) -> None:
@@ -40,20 +81,15 @@ def _adjust_count(conn: Connection, account_id: int, delta: int) -> None:
         )
 
 
-def _insert_rows(conn: Connection, rows: list[dict[str, object]]) -> int:
-    """Insert what is not listed yet; the number of rows actually inserted."""
-    if not rows:
-        return 0
-    return conn.execute(_insert_ignore(conn), rows).rowcount
-
-
 def add(conn: Connection, items: list[Add]) -> list[None]:
     """Batched add-blacklist: idempotent, keeps the first blocked-at time."""
-    by_account: dict[int, list[dict[str, object]]] = {}
+    by_account: dict[int, list[tuple[int, int, str]]] = {}
     for item in items:
-        by_account.setdefault(item.account_id, []).append(item._asdict())
+        by_account.setdefault(item.account_id, []).append(
+            (item.number, item.blocked_at, item.source)
+        )
     for account_id, rows in by_account.items():
-        _adjust_count(conn, account_id, _insert_rows(conn, rows))
+        _insert(conn, account_id, rows)
     return [None] * len(items)
 
 
@@ -61,13 +97,7 @@ def add_many(
     conn: Connection, account_id: int, numbers: Iterable[int], *, blocked_at: int, source: str
 ) -> int:
     """Bulk add (imports) in the caller's transaction; returns how many were new."""
-    rows = [
-        {"account_id": account_id, "number": n, "blocked_at": blocked_at, "source": source}
-        for n in numbers
-    ]
-    added = _insert_rows(conn, rows)
-    _adjust_count(conn, account_id, added)
-    return added
+    return _insert(conn, account_id, [(n, blocked_at, source) for n in numbers])
 
 
 def remove(conn: Connection, items: list[Remove]) -> list[bool]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -91,8 +91,9 @@ class Store:
             self._executor, functools.partial(self.read_sync, fn, *args)
         )
 
-    async def write(self, fn: Callable[[Connection, list[A]], list[R]], arg: A) -> R:
-        return await self.writer.submit(fn, arg)
+    def write(self, fn: Callable[[Connection, list[A]], list[R]], arg: A) -> Awaitable[R]:
+        """Queue a write for the batched writer; await it for the result after commit."""
+        return self.writer.submit(fn, arg)
 
     @staticmethod
     def ping_conn(conn: Connection) -> int:

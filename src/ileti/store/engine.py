@@ -75,7 +75,7 @@ def create_engines(url: str, *, read_pool_size: int = 4) -> tuple[Engine, Engine
     """(reader, writer) engines for a database URL."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
-        writer = _sqlite_engine(parsed, immediate=True, pool_size=1)
+        writer = _sqlite_engine(parsed, immediate=True, pool_size=2)
         reader = _sqlite_engine(parsed, immediate=False, pool_size=read_pool_size)
         return reader, writer
     engine = create_engine(

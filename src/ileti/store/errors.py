@@ -1,8 +1,8 @@
 """The store's own errors: callers never see a driver's exception.
 
-    StoreError
-    ├── StoreUnavailable   the database could not be reached or answered with an error
-    └── AccountNotFound    no account with that key
+StoreError
+├── StoreUnavailable   the database could not be reached or answered with an error
+└── AccountNotFound    no account with that key
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ alone in its own transaction, so one bad write fails only its own caller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -73,6 +74,7 @@ class BatchWriter:
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None
         self.batches = 0
         self.writes = 0
 
@@ -124,12 +126,31 @@ class BatchWriter:
         while True:
             item = self._queue.get()
             if item is _STOP:
-                return
+                break
             batch, stop = self._take_batch(item)
             outcomes = self._execute(batch)
             self._deliver(batch, outcomes)
             if stop:
-                return
+                break
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.invalidated or self._conn.closed:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.close()
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.invalidate()
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
 
     def _execute(self, batch: list[_Op]) -> list[tuple[Any, bool]]:
         groups: dict[WriteFn, list[int]] = {}
@@ -137,7 +158,8 @@ class BatchWriter:
             groups.setdefault(op.fn, []).append(index)
         outcomes: list[tuple[Any, bool]] = [(None, False)] * len(batch)
         try:
-            with self._engine.begin() as conn:
+            conn = self._connection()
+            with conn.begin():
                 for fn, indexes in groups.items():
                     results = fn(conn, [batch[i].arg for i in indexes])
                     for i, result in zip(indexes, results, strict=True):
@@ -145,7 +167,10 @@ class BatchWriter:
             self.batches += 1
             self.writes += len(batch)
             return outcomes
-        except BaseException as exc:  # noqa: BLE001 - every caller must be answered
+        except BaseException as exc:
+            if isinstance(exc, DBAPIError | SQLAlchemyError) and not isinstance(exc, StoreError):
+                # The connection may be broken (database restarted): start afresh.
+                self._drop_connection()
             if len(batch) == 1:
                 log.warning("write failed: %s", exc)
                 return [(_wrap(exc), True)]
@@ -157,7 +182,6 @@ class BatchWriter:
         for op, (value, failed) in zip(batch, outcomes, strict=True):
             by_loop.setdefault(op.loop, []).append((op.future, value, failed))
         for loop, pairs in by_loop.items():
-            try:
+            # A closed loop has nobody waiting any more.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, pairs)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass

@@ -44,7 +44,7 @@ class BlacklistQuery(msgspec.Struct):
     # Some clients send an empty array for "no filter" (PHP's empty array).
     filter: BlacklistFilter | list[Any] | None = None
     page: int | None = None
-    rowCount: int | None = None  # noqa: N815 - the wire's name
+    rowCount: int | None = None
 
 
 class BlacklistQueryRequest(msgspec.Struct):

@@ -1,0 +1,43 @@
+# ileti: `make run` serves the API on http://127.0.0.1:8080 (SQLite file ileti.db);
+# `make test` runs ruff and the whole test suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ileti needs Python >= 3.11 (set PYTHON=python3.x)")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/ileti migrate
+	$(BIN)/ileti demo --url http://$(HOST):$(PORT)
+	$(BIN)/ileti serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/add_blacklist.py
+	$(BIN)/python bench/get_blacklist.py
+	$(BIN)/python bench/import_blacklist.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info
