@@ -55,7 +55,8 @@ class App:
         self.pages = _pages(runtime)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path.startswith(PREFIX) or path == PREFIX[:-1]):
             await self.v1(scope, receive, send)
         else:
             await self.pages(scope, receive, send)

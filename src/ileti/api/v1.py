@@ -31,7 +31,7 @@ def route(path: str, method: str) -> tuple[Action, Format]:
     found = _ROUTES.get((path, method))
     if found is not None:
         return found
-    rest = path[len(PREFIX) :].strip("/")
+    rest = path[len(PREFIX) - 1 :].strip("/")
     parts = rest.split("/") if rest else []
     fmt = Format.JSON if parts and parts[-1] == "json" else Format.XML
     if (len(parts) == 2 and parts[1] == "json") or len(parts) == 1:
