@@ -54,10 +54,15 @@ class TooLarge(BadRequest):
 
 
 async def read_body(receive: Any, limit: int) -> bytes:
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")
+        if len(body) > limit:
+            raise TooLarge(f"body over {limit} bytes")
+        return body
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             raise BadRequest("client went away")
         chunk = message.get("body", b"")
@@ -67,26 +72,31 @@ async def read_body(receive: Any, limit: int) -> bytes:
                 raise TooLarge(f"body over {limit} bytes")
             chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return b"".join(chunks)
+        message = await receive()
+
+
+_CONTENT_TYPES = {fmt: (b"content-type", fmt.content_type) for fmt in Format}
 
 
 class V1:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        self.limit = runtime.settings.max_body_bytes
+        self.proxies = runtime.settings.trusted_proxies
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         fmt = Format.JSON
         extra: dict[str, str] | None = None
         try:
             action, fmt = route(scope["path"], scope["method"])
-            body = await read_body(receive, self.rt.settings.max_body_bytes)
+            body = await read_body(receive, self.limit)
             req = decode(body, action.request_type, fmt)
             auth = req.authentication
             who = await self.rt.auth.authenticate(
                 auth.key if auth is not None else None,
                 auth.hash if auth is not None else None,
-                client_address(scope, self.rt.settings.trusted_proxies),
+                lambda: client_address(scope, self.proxies),
             )
             payload = await action.handler(self.rt, who, req)
             status, out = render_ok(payload, fmt)
@@ -102,10 +112,7 @@ class V1:
         except Exception:
             log.exception("unexpected error on %s", scope.get("path"))
             status, out = render_error(Code.UNAVAILABLE, fmt)
-        headers = [
-            (b"content-type", fmt.content_type),
-            (b"content-length", str(len(out)).encode()),
-        ]
+        headers = [_CONTENT_TYPES[fmt], (b"content-length", b"%d" % len(out))]
         if extra:
             headers.extend((k.encode(), v.encode()) for k, v in extra.items())
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -21,6 +21,7 @@ import hmac
 import ipaddress
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +145,11 @@ class Authenticator:
 
     # -- the check ----------------------------------------------------------------
 
-    async def authenticate(self, key: Any, hash_hex: Any, address: str | None) -> Credential:
+    async def authenticate(
+        self, key: Any, hash_hex: Any, address: Callable[[], str | None]
+    ) -> Credential:
+        """The credential of a request, or Unauthorized. ``address`` gives the client's
+        address; it is only asked for when the account has an allow-list."""
         if not isinstance(key, str) or not isinstance(hash_hex, str):
             raise Unauthorized("missing key or hash")
         key = key.strip()
@@ -163,6 +168,6 @@ class Authenticator:
             raise Unauthorized("wrong hash")
         if not credential.api_access:
             raise Unauthorized("API access is off")
-        if not credential.admits(address):
+        if credential.networks and not credential.admits(address()):
             raise Unauthorized("address not allowed")
         return credential

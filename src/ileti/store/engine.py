@@ -66,7 +66,8 @@ def _sqlite_engine(url: URL, *, immediate: bool, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql(begin)
+        # Straight to the driver: this runs once per write batch, on the hot path.
+        conn.connection.driver_connection.execute(begin)
 
     return engine
 
