@@ -1,0 +1,78 @@
+"""How many SMS parts a text takes (spec §7), and in which encoding.
+
+- *GSM-7*: every character is in the GSM 03.38 default alphabet or its extension table
+  (extension characters count twice: an escape and the character).
+- *Turkish*: GSM-7 plus the Turkish national-table letters the default lacks
+  (ç ğ Ğ ı İ ş Ş); the national-language header costs room.
+- *UCS-2* otherwise, counted in UTF-16 code units (an emoji counts twice).
+
+The carrier appends a mandatory 5-character code to every text, so ``n`` parts hold
+``(S if n == 1 else n * M) - 5`` characters, with (S, M) = (160, 153) for GSM-7,
+(155, 149) for Turkish and (70, 67) for UCS-2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+MAX_PARTS = 7
+SUFFIX = 5
+
+GSM_DEFAULT = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+TURKISH_EXTRA = frozenset("çğĞıİşŞ")
+
+
+class Encoding(Enum):
+    GSM7 = "gsm7"
+    TURKISH = "turkish"
+    UCS2 = "ucs2"
+
+
+_SIZES = {Encoding.GSM7: (160, 153), Encoding.TURKISH: (155, 149), Encoding.UCS2: (70, 67)}
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    encoding: Encoding
+    length: int  # in the encoding's units (septets, or UTF-16 code units)
+    count: int  # parts needed; more than MAX_PARTS means too long
+
+
+def encoding_of(text: str) -> Encoding:
+    turkish = False
+    for ch in text:
+        if ch in GSM_DEFAULT or ch in GSM_EXTENSION:
+            continue
+        if ch in TURKISH_EXTRA:
+            turkish = True
+            continue
+        return Encoding.UCS2
+    return Encoding.TURKISH if turkish else Encoding.GSM7
+
+
+def capacity(encoding: Encoding, parts: int) -> int:
+    """Characters that ``parts`` parts hold, after the carrier's suffix."""
+    single, multi = _SIZES[encoding]
+    return (single if parts == 1 else parts * multi) - SUFFIX
+
+
+def length_of(text: str, encoding: Encoding) -> int:
+    if encoding is Encoding.UCS2:
+        return len(text.encode("utf-16-le")) // 2
+    return len(text) + sum(1 for ch in text if ch in GSM_EXTENSION)
+
+
+def count(text: str) -> Parts:
+    encoding = encoding_of(text)
+    length = length_of(text, encoding)
+    parts = 1
+    while length > capacity(encoding, parts):
+        parts += 1
+        if parts > MAX_PARTS:
+            break
+    return Parts(encoding=encoding, length=length, count=parts)
