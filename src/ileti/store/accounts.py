@@ -23,6 +23,12 @@ _COLUMNS = (
     accounts.c.blacklist_count,
     accounts.c.created_at,
     accounts.c.updated_at,
+    accounts.c.unit_price,
+    accounts.c.brand_code,
+    accounts.c.test_number,
+    accounts.c.webhook_url,
+    accounts.c.strict,
+    accounts.c.rate_limit,
 )
 
 
@@ -39,6 +45,12 @@ def _account(row: Row[Any]) -> Account:
         blacklist_count=row.blacklist_count,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        unit_price=row.unit_price,
+        brand_code=row.brand_code,
+        test_number=row.test_number,
+        webhook_url=row.webhook_url,
+        strict=bool(row.strict),
+        rate_limit=row.rate_limit,
     )
 
 
@@ -64,9 +76,12 @@ def create(
     senders: tuple[str, ...],
     balance: int,
     now: int,
+    **settings: Any,
 ) -> Account:
+    """Insert an account; ``settings`` are further columns (unit_price, strict, ...)."""
     conn.execute(
         insert(accounts).values(
+            **settings,
             name=name,
             key=key,
             hash_sha256=hash_sha256,
@@ -117,3 +132,40 @@ def change(conn: Connection, key: str, *, now: int, **values: Any) -> Account:
     account = by_key(conn, key)
     assert account is not None
     return account
+
+
+def add_balance(conn: Connection, key: str, delta: int, *, now: int) -> Account:
+    """Add (or, negative, take) credits atomically; never below zero."""
+    result = conn.execute(
+        update(accounts)
+        .where(accounts.c.key == key, accounts.c.balance + delta >= 0)
+        .values(balance=accounts.c.balance + delta, updated_at=now)
+    )
+    if result.rowcount == 0:
+        if by_key(conn, key) is None:
+            raise AccountNotFound(key)
+        raise ValueError("the balance would go below zero")
+    account = by_key(conn, key)
+    assert account is not None
+    return account
+
+
+def charge(conn: Connection, account_id: int, credits: int) -> bool:
+    """Take ``credits`` if the balance covers them (one atomic statement)."""
+    if credits <= 0:
+        return True
+    result = conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.balance >= credits)
+        .values(balance=accounts.c.balance - credits)
+    )
+    return result.rowcount == 1
+
+
+def refund(conn: Connection, account_id: int, credits: int) -> None:
+    if credits > 0:
+        conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(balance=accounts.c.balance + credits)
+        )

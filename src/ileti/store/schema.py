@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy import false as sa_false
 
 metadata = MetaData(
     naming_convention={
@@ -47,6 +48,19 @@ accounts = Table(
     Column("blacklist_count", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Sending settings (migration 0002).
+    # Micro-TRY per SMS credit: get-balance's amount = balance * unit_price.
+    Column("unit_price", BigInteger, nullable=False, server_default="0"),
+    # İYS brand code; iys=1 needs one.
+    Column("brand_code", String(64), nullable=True),
+    # The only number sender APITEST may send to (905XXXXXXXXX).
+    Column("test_number", BigInteger, nullable=True),
+    # Where delivery reports are POSTed.
+    Column("webhook_url", Text, nullable=True),
+    # Enforce the documented rules the live service relaxes (468, 457 with seconds).
+    Column("strict", Boolean, nullable=False, server_default=sa_false()),
+    # Recipients per second for send-sms; NULL: the server's default.
+    Column("rate_limit", Integer, nullable=True),
 )
 
 blacklist = Table(
@@ -76,3 +90,76 @@ changes = Table(
 )
 
 AUTH_TOPIC = "auth"
+
+# -- sending (migration 0002) ---------------------------------------------------------
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("sender", String(16), nullable=False),
+    Column("iys", Boolean, nullable=False),
+    Column("iys_list", String(16), nullable=True),
+    Column("submit_at", BigInteger, nullable=False),
+    # When the order goes to the carrier: submit_at, or the scheduled time.
+    Column("send_at", BigInteger, nullable=False),
+    Column("scheduled", Boolean, nullable=False),
+    Column("dispatched", Boolean, nullable=False),
+    Column("cancelled", Boolean, nullable=False),
+    Column("total", Integer, nullable=False),
+    # Credits charged (refunded on cancel).
+    Column("price", BigInteger, nullable=False),
+    # SHA-256 over sender, texts and the recipient set: the 451 duplicate check.
+    Column("fingerprint", String(64), nullable=False),
+    Index("ix_orders_account_submit", "account_id", "submit_at"),
+    Index("ix_orders_account_fingerprint", "account_id", "fingerprint", "submit_at"),
+    Index("ix_orders_due", "dispatched", "cancelled", "send_at"),
+)
+
+order_texts = Table(
+    "order_texts",
+    metadata,
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("parts", Integer, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Integer, nullable=False),
+    Column("text_idx", Integer, nullable=False),
+    # E.164 for a valid number; the recipient as given for an invalid one.
+    Column("recipient", String(64), nullable=False),
+    Column("status", Integer, nullable=False),  # 110, 111, 112
+    # Why a message was not sent: blacklisted, invalid, cancelled, undelivered.
+    Column("reason", String(16), nullable=True),
+    Column("charged", Boolean, nullable=False),
+    # When the simulated carrier acts on it next; NULL once final.
+    Column("due_at", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_messages_order_status", "order_id", "status"),
+    Index("ix_messages_due", "due_at"),
+    Index("ix_messages_account", "account_id", "id"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", Integer, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # NULL once delivered or given up.
+    Column("next_attempt_at", BigInteger, nullable=True),
+    Column("delivered_at", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_webhooks_next", "next_attempt_at"),
+    Index("ix_webhooks_message", "message_id"),
+)
