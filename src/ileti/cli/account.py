@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ileti.cli.common import account_dict, database_option, echo_json, open_store, run
@@ -30,6 +32,67 @@ def _print_account(data: dict[str, object]) -> None:
         click.echo(f"{name.ljust(width)}  {value}")
 
 
+def sending_options(fn: Any) -> Any:
+    """Options for the sending settings, shared by ``create`` and ``update``."""
+    options = [
+        click.option(
+            "--unit-price",
+            metavar="TRY",
+            help="Price of one SMS credit in TRY "
+            "(get-balance's amount = balance x price), e.g. 0.158.",
+        ),
+        click.option(
+            "--brand-code", metavar="CODE", help="İYS brand code (needed for iys=1); '' clears it."
+        ),
+        click.option(
+            "--test-number",
+            metavar="NUMBER",
+            help="The number sender APITEST may send to; '' clears it.",
+        ),
+        click.option(
+            "--webhook-url", metavar="URL", help="Where delivery reports are POSTed; '' clears it."
+        ),
+        click.option(
+            "--strict",
+            type=click.Choice(["on", "off"]),
+            help="Enforce the documented rules the live service relaxes.",
+        ),
+        click.option(
+            "--rate-limit",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="send-sms recipients per second; 0: the server's default.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _settings(
+    unit_price: str | None,
+    brand_code: str | None,
+    test_number: str | None,
+    webhook_url: str | None,
+    strict: str | None,
+    rate_limit: int | None,
+) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if unit_price is not None:
+        settings["unit_price"] = unit_price
+    if brand_code is not None:
+        settings["brand_code"] = brand_code
+    if test_number is not None:
+        settings["test_number"] = test_number
+    if webhook_url is not None:
+        settings["webhook_url"] = webhook_url
+    if strict is not None:
+        settings["strict"] = strict == "on"
+    if rate_limit is not None:
+        settings["rate_limit"] = rate_limit or None
+    return settings
+
+
 @click.group()
 def account() -> None:
     """Create and manage API accounts."""
@@ -49,6 +112,7 @@ def account() -> None:
     metavar="CIDR",
     help="Only accept API requests from here (repeatable).",
 )
+@sending_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @database_option
 def create(
@@ -58,6 +122,7 @@ def create(
     no_api_access: bool,
     allow_ips: tuple[str, ...],
     as_json: bool,
+    **sending: Any,
 ) -> None:
     """Create an account; prints its key, secret and hash once."""
     with open_store() as store:
@@ -69,6 +134,7 @@ def create(
                 balance=balance,
                 api_access=not no_api_access,
                 allow_ips=allow_ips,
+                **_settings(**sending),
             ),
         )
     _print_issued(issued, as_json, "Account created.")
@@ -123,6 +189,8 @@ def show(key: str, as_json: bool) -> None:
 @click.option("--sender", "senders", multiple=True, help="Approve a sender (repeatable).")
 @click.option("--clear-senders", is_flag=True, help="Remove every approved sender first.")
 @click.option("--balance", type=click.IntRange(min=0), help="Set the SMS credits.")
+@click.option("--add-balance", type=int, metavar="N", help="Add N credits (negative: take).")
+@sending_options
 @click.option("--rotate", is_flag=True, help="New secret and hash; the old hash stops working.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @database_option
@@ -134,10 +202,13 @@ def update(
     senders: tuple[str, ...],
     clear_senders: bool,
     balance: int | None,
+    add_balance: int | None,
     rotate: bool,
     as_json: bool,
+    **sending: Any,
 ) -> None:
-    """Change an account's access, allow-list, senders or balance; rotate its secret."""
+    """Change an account's access, allow-list, senders, balance or sending settings;
+    rotate its secret."""
 
     async def work(accounts, _bl):  # type: ignore[no-untyped-def]
         current = await accounts.get(key)
@@ -155,7 +226,10 @@ def update(
             allow_ips=new_ips,
             senders=new_senders,
             balance=balance,
+            **_settings(**sending),
         )
+        if add_balance:
+            changed = await accounts.add_balance(key, add_balance)
         issued = await accounts.rotate(key) if rotate else None
         return changed, issued
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ileti import numbers
 from ileti.clock import format_local
 from ileti.config import ConfigError, Settings
 from ileti.errors import ApiError
@@ -102,6 +103,13 @@ def account_dict(account: Account) -> dict[str, Any]:
         "allow_ips": list(account.allow_ips),
         "senders": list(account.senders),
         "balance": account.balance,
+        "unit_price": f"{account.unit_price / 1_000_000:.6f}".rstrip("0").rstrip("."),
+        "amount": account.amount,
+        "brand_code": account.brand_code,
+        "test_number": numbers.e164(account.test_number) if account.test_number else None,
+        "webhook_url": account.webhook_url,
+        "strict": account.strict,
+        "rate_limit": account.rate_limit,
         "blacklist_count": account.blacklist_count,
         "created_at": format_local(account.created_at),
         "updated_at": format_local(account.updated_at),

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
+from ileti import numbers
 from ileti.clock import now_us
 from ileti.config import parse_networks
 from ileti.models import Account
@@ -38,6 +41,56 @@ def _check_networks(allow_ips: tuple[str, ...]) -> tuple[str, ...]:
         raise AccountError(str(exc)) from exc
 
 
+def parse_price(text: str | Decimal) -> int:
+    """A TRY amount (``"0.158"``) -> micro-TRY."""
+    try:
+        value = Decimal(str(text).strip().replace(",", "."))
+    except InvalidOperation as exc:
+        raise AccountError(f"not an amount of TRY: {text!r}") from exc
+    if not value.is_finite() or value < 0 or value > 1_000_000:
+        raise AccountError(f"not an amount of TRY: {text!r}")
+    return int((value * 1_000_000).to_integral_value())
+
+
+def _check_url(url: str) -> str:
+    parsed = urlsplit(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise AccountError(f"webhook URL must be http(s)://host/...: {url!r}")
+    return url.strip()
+
+
+def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Validate sending settings; None clears a nullable one."""
+    out: dict[str, Any] = {}
+    for name, value in settings.items():
+        if name == "unit_price":
+            out[name] = parse_price(value) if not isinstance(value, int) else value
+        elif name == "brand_code":
+            code = (value or "").strip()
+            if len(code) > 64:
+                raise AccountError("brand code: at most 64 characters")
+            out[name] = code or None
+        elif name == "test_number":
+            if value is None or value == "":
+                out[name] = None
+            else:
+                stored = numbers.parse(value)
+                if stored is None:
+                    raise AccountError(f"test number is not a Turkish mobile: {value!r}")
+                out[name] = stored
+        elif name == "webhook_url":
+            out[name] = _check_url(value) if value else None
+        elif name == "strict":
+            out[name] = bool(value)
+        elif name == "rate_limit":
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise AccountError("rate limit: a whole number of recipients per second >= 1")
+            out[name] = value
+        else:
+            raise AccountError(f"unknown setting {name!r}")
+    return out
+
+
 def _check_senders(senders: tuple[str, ...]) -> tuple[str, ...]:
     for sender in senders:
         if not sender or len(sender) > 11 or not sender.isascii() or not sender.isprintable():
@@ -62,7 +115,10 @@ class AccountService:
         balance: int = 0,
         api_access: bool = True,
         allow_ips: tuple[str, ...] = (),
+        **settings: Any,
     ) -> Issued:
+        """A new account; ``settings``: unit_price, brand_code, test_number, webhook_url,
+        strict, rate_limit."""
         name = name.strip()
         if not name or len(name) > MAX_NAME:
             raise AccountError(f"a name of 1 to {MAX_NAME} characters is needed")
@@ -80,6 +136,7 @@ class AccountService:
             senders=_check_senders(senders),
             balance=balance,
             now=now_us(),
+            **_check_settings(settings),
         )
         account = await transact(self._store, call)
         self._changed()
@@ -102,8 +159,10 @@ class AccountService:
         allow_ips: tuple[str, ...] | None = None,
         senders: tuple[str, ...] | None = None,
         balance: int | None = None,
+        **settings: Any,
     ) -> Account:
-        values: dict[str, Any] = {}
+        """Change what is given; ``settings`` as for ``create`` (None clears one)."""
+        values: dict[str, Any] = _check_settings(settings)
         if api_access is not None:
             values["api_access"] = api_access
         if allow_ips is not None:
@@ -118,6 +177,18 @@ class AccountService:
             return await self.get(key)
         call = functools.partial(account_store.change, key=key.strip(), now=now_us(), **values)
         account = await transact(self._store, call)
+        self._changed()
+        return account
+
+    async def add_balance(self, key: str, credits: int) -> Account:
+        """Add credits (negative: take), atomically; never below zero."""
+        call = functools.partial(
+            account_store.add_balance, key=key.strip(), delta=credits, now=now_us()
+        )
+        try:
+            account = await transact(self._store, call)
+        except ValueError as exc:
+            raise AccountError(str(exc)) from exc
         self._changed()
         return account
 
