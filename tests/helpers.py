@@ -18,18 +18,25 @@ def tree_of(element: ElementTree.Element) -> Any:
     for child in children:
         value = tree_of(child)
         if child.tag in out:
-            if not isinstance(out[child.tag], list) or child.tag not in _REPEATED:
+            if not isinstance(out[child.tag], list) or not _repeated(child):
                 out[child.tag] = (
                     [out[child.tag]] if not isinstance(out[child.tag], list) else out[child.tag]
                 )
             out[child.tag].append(value)
         else:
-            out[child.tag] = [value] if child.tag in _REPEATED else value
+            out[child.tag] = [value] if _repeated(child) else value
     return out
 
 
 # Elements that are arrays in JSON: read them as lists even when there is one.
 _REPEATED = {"number", "sender", "message", "orders"}
+
+
+def _repeated(element: ElementTree.Element) -> bool:
+    # status/message is a leaf; report messages (with children) are an array.
+    if element.tag == "message":
+        return len(element) > 0
+    return element.tag in _REPEATED
 
 
 async def call(

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ileti.api import blacklist
-from ileti.wire.structs import BlacklistQueryRequest, NumberRequest
+from ileti.api import account, blacklist
+from ileti.wire.structs import AuthOnlyRequest, BlacklistQueryRequest, NumberRequest
 
 Handler = Callable[..., Awaitable[dict[str, Any] | None]]
 
@@ -26,5 +26,7 @@ ACTIONS: dict[str, Action] = {
         Action("add-blacklist", NumberRequest, blacklist.add),
         Action("delete-blacklist", NumberRequest, blacklist.delete),
         Action("get-blacklist", BlacklistQueryRequest, blacklist.get),
+        Action("get-balance", AuthOnlyRequest, account.balance),
+        Action("get-sender", AuthOnlyRequest, account.senders),
     )
 }
