@@ -66,6 +66,8 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
     #: Largest request body accepted, in bytes; larger gets 400.
     max_body_bytes: int = 1024 * 1024
+    #: Largest send-sms body (up to 50,000 recipients), in bytes.
+    max_send_body_bytes: int = 8 * 1024 * 1024
     #: How often each instance checks the database for account changes made
     #: elsewhere (another instance, the CLI), in seconds.
     auth_refresh_seconds: float = 0.5
@@ -86,6 +88,9 @@ class Settings:
             database_url=env.get("ILETI_DATABASE_URL") or DEFAULT_DATABASE_URL,
             trusted_proxies=parse_networks(env.get("ILETI_TRUSTED_PROXIES", "")),
             max_body_bytes=int(_number(env, "ILETI_MAX_BODY_BYTES", 1024 * 1024, int)),
+            max_send_body_bytes=int(
+                _number(env, "ILETI_MAX_SEND_BODY_BYTES", 8 * 1024 * 1024, int)
+            ),
             auth_refresh_seconds=_number(env, "ILETI_AUTH_REFRESH_SECONDS", 0.5),
             write_linger_seconds=_number(env, "ILETI_WRITE_LINGER_SECONDS", 0.0),
             write_batch_max=max(1, int(_number(env, "ILETI_WRITE_BATCH_MAX", 512, int))),

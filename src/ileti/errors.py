@@ -14,7 +14,11 @@ renders it as a v1 envelope whose HTTP status equals its code.
     ├── NotBlacklisted        474
     ├── DateRangeInvalid      458
     ├── RateLimited           429  (ours; carries Retry-After)
-    └── Unavailable           503  the store could not be reached
+    ├── Unavailable           503  the store could not be reached
+    └── sending (spec §7): SenderNotAllowed 450, DuplicateOrder 451,
+        InvalidRecipients 452, OrderTooLarge 453, EmptyText 454, OrderNotFound 455,
+        OrderNotDue 456, BadSendDate 457, EmptySender 459, BadSender 460,
+        IysMissing 468, IysListInvalid 469, IysCodeMissing 470
 """
 
 from __future__ import annotations
@@ -154,3 +158,87 @@ class RateLimited(ApiError):
 
 class Unavailable(ApiError):
     code = Code.UNAVAILABLE
+
+
+class SenderNotAllowed(ApiError):
+    code = Code.SENDER_NOT_ALLOWED
+
+
+class DuplicateOrder(ApiError):
+    code = Code.DUPLICATE_ORDER
+
+
+class InvalidRecipients(ApiError):
+    code = Code.INVALID_RECIPIENTS
+
+
+class OrderTooLarge(ApiError):
+    code = Code.ORDER_TOO_LARGE
+
+
+class EmptyText(ApiError):
+    code = Code.EMPTY_TEXT
+
+
+class OrderNotFound(ApiError):
+    code = Code.ORDER_NOT_FOUND
+
+
+class OrderNotDue(ApiError):
+    code = Code.ORDER_NOT_DUE
+
+
+class BadSendDate(ApiError):
+    code = Code.BAD_SEND_DATE
+
+
+class EmptySender(ApiError):
+    code = Code.EMPTY_SENDER
+
+
+class BadSender(ApiError):
+    code = Code.BAD_SENDER
+
+
+class IysMissing(ApiError):
+    code = Code.IYS_MISSING
+
+
+class IysListInvalid(ApiError):
+    code = Code.IYS_LIST_INVALID
+
+
+class IysCodeMissing(ApiError):
+    code = Code.IYS_CODE_MISSING
+
+
+#: The exception for each code, so a code computed elsewhere (the store's order
+#: outcome) can be raised as what it is.
+BY_CODE: dict[Code, type[ApiError]] = {
+    cls.code: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        InsufficientBalance,
+        NotFound,
+        Unprocessable,
+        DateRangeInvalid,
+        PageOutOfRange,
+        InvalidNumber,
+        NotBlacklisted,
+        Unavailable,
+        SenderNotAllowed,
+        DuplicateOrder,
+        InvalidRecipients,
+        OrderTooLarge,
+        EmptyText,
+        OrderNotFound,
+        OrderNotDue,
+        BadSendDate,
+        EmptySender,
+        BadSender,
+        IysMissing,
+        IysListInvalid,
+        IysCodeMissing,
+    )
+}

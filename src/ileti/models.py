@@ -42,3 +42,57 @@ class BlacklistEntry:
 class BlacklistPage:
     count: int
     numbers: list[int]
+
+
+@dataclass(slots=True)
+class OrderDraft:
+    """A send-sms request, checked and priced per text, before the blacklist and the
+    balance are consulted (the store does that in the order's transaction)."""
+
+    account_id: int
+    sender: str
+    iys: bool
+    iys_list: str | None
+    submit_at: int
+    send_at: int
+    scheduled: bool
+    texts: list[tuple[str, int]]  # (text, parts)
+    # (text index, the recipient as shown, its stored number or None when invalid)
+    recipients: list[tuple[int, str, int | None]]
+    fingerprint: str
+    free: bool = False  # APITEST
+    only_number: int | None = None  # APITEST: the account's test number
+    duplicate_since: int = 0  # orders with the same fingerprint since then: 451
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOutcome:
+    code: int  # 200, or 452 / 402 / 451
+    order_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: int
+    account_id: int
+    sender: str
+    iys: bool
+    iys_list: str | None
+    submit_at: int
+    send_at: int
+    scheduled: bool
+    dispatched: bool
+    cancelled: bool
+    total: int
+    price: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCounts:
+    waiting: int = 0  # 110
+    delivered: int = 0  # 111
+    undelivered: int = 0  # 112
+
+    @property
+    def total(self) -> int:
+        return self.waiting + self.delivered + self.undelivered

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ileti.api import account, blacklist
+from ileti.api import account, blacklist, sending
+from ileti.wire.orders import SendSmsRequest
 from ileti.wire.structs import AuthOnlyRequest, BlacklistQueryRequest, NumberRequest
 
 Handler = Callable[..., Awaitable[dict[str, Any] | None]]
@@ -18,6 +19,10 @@ class Action:
     name: str
     request_type: type[Any]
     handler: Handler
+    #: Also served as ``GET /v1/<name>/get/?...`` with the request in the query (XML out).
+    get_form: bool = False
+    #: Bodies up to ILETI_MAX_SEND_BODY_BYTES (50,000 recipients in XML exceed 1 MiB).
+    large_body: bool = False
 
 
 ACTIONS: dict[str, Action] = {
@@ -28,5 +33,6 @@ ACTIONS: dict[str, Action] = {
         Action("get-blacklist", BlacklistQueryRequest, blacklist.get),
         Action("get-balance", AuthOnlyRequest, account.balance),
         Action("get-sender", AuthOnlyRequest, account.senders),
+        Action("send-sms", SendSmsRequest, sending.send, get_form=True, large_body=True),
     )
 }

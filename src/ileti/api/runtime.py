@@ -8,6 +8,7 @@ from ileti.config import Settings
 from ileti.services.accounts import AccountService
 from ileti.services.auth import Authenticator
 from ileti.services.blacklist import BlacklistService
+from ileti.services.sending import SendingService
 from ileti.store import Store
 
 
@@ -18,6 +19,7 @@ class Runtime:
     auth: Authenticator
     accounts: AccountService
     blacklist: BlacklistService
+    sending: SendingService
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -29,6 +31,7 @@ class Runtime:
             auth=auth,
             accounts=AccountService(store, on_change=auth.invalidate),
             blacklist=BlacklistService(store),
+            sending=SendingService(store),
         )
 
     async def start(self, *, migrate: bool = True) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from ileti.api.actions import ACTIONS, Action
 from ileti.api.address import client_address
@@ -17,16 +18,19 @@ from ileti.api.runtime import Runtime
 from ileti.errors import ApiError, BadRequest, Code, NotFound
 from ileti.store import StoreUnavailable
 from ileti.wire import Format, decode, render_error, render_ok
+from ileti.wire.decode import tree as decode_tree
+from ileti.wire.orders import get_form
 
 log = logging.getLogger("ileti.api")
 
 PREFIX = "/v1/"
 
 
-_ROUTES: dict[tuple[str, str], tuple[Action, Format]] = {}
+Route = tuple[Action, Format, bool]  # the action, the encoding, request in the query?
+_ROUTES: dict[tuple[str, str], Route] = {}
 
 
-def route(path: str, method: str) -> tuple[Action, Format]:
+def route(path: str, method: str) -> Route:
     """The action and encoding of a request path; NotFound (carrying the encoding)."""
     found = _ROUTES.get((path, method))
     if found is not None:
@@ -34,13 +38,18 @@ def route(path: str, method: str) -> tuple[Action, Format]:
     rest = path[len(PREFIX) - 1 :].strip("/")
     parts = rest.split("/") if rest else []
     fmt = Format.JSON if parts and parts[-1] == "json" else Format.XML
-    if (len(parts) == 2 and parts[1] == "json") or len(parts) == 1:
-        action = ACTIONS.get(parts[0])
-        if action is not None and method == "POST":
-            if len(_ROUTES) < 1024:  # only real routes get here; the bound is a guard
-                _ROUTES[(path, method)] = (action, fmt)
-            return action, fmt
-    raise _NotRouted(fmt)
+    found = None
+    action = ACTIONS.get(parts[0]) if parts else None
+    if action is not None:
+        if ((len(parts) == 2 and parts[1] == "json") or len(parts) == 1) and method == "POST":
+            found = (action, fmt, False)
+        elif len(parts) == 2 and parts[1] == "get" and action.get_form and method == "GET":
+            found = (action, Format.XML, True)
+    if found is None:
+        raise _NotRouted(fmt)
+    if len(_ROUTES) < 1024:  # only real routes get here; the bound is a guard
+        _ROUTES[(path, method)] = found
+    return found
 
 
 class _NotRouted(NotFound):
@@ -83,15 +92,22 @@ class V1:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.limit = runtime.settings.max_body_bytes
+        self.send_limit = max(self.limit, runtime.settings.max_send_body_bytes)
         self.proxies = runtime.settings.trusted_proxies
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         fmt = Format.JSON
         extra: dict[str, str] | None = None
         try:
-            action, fmt = route(scope["path"], scope["method"])
-            body = await read_body(receive, self.limit)
-            req = decode(body, action.request_type, fmt)
+            action, fmt, in_query = route(scope["path"], scope["method"])
+            if in_query:
+                query = parse_qs(scope.get("query_string", b"").decode("utf-8", "strict"))
+                form = {name: values[-1] for name, values in query.items()}
+                req = decode_tree(get_form(form), action.request_type)
+            else:
+                limit = self.send_limit if action.large_body else self.limit
+                body = await read_body(receive, limit)
+                req = decode(body, action.request_type, fmt)
             auth = req.authentication
             who = await self.rt.auth.authenticate(
                 auth.key if auth is not None else None,
@@ -100,6 +116,8 @@ class V1:
             )
             payload = await action.handler(self.rt, who, req)
             status, out = render_ok(payload, fmt)
+        except UnicodeDecodeError:
+            status, out = render_error(Code.BAD_REQUEST, fmt)
         except _NotRouted as exc:
             fmt = exc.fmt
             status, out = render_error(Code.NOT_FOUND, fmt)

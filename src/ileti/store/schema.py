@@ -143,6 +143,7 @@ messages = Table(
     Column("due_at", BigInteger, nullable=True),
     Column("updated_at", BigInteger, nullable=False),
     Index("ix_messages_order_status", "order_id", "status"),
+    Index("ix_messages_order_id", "order_id", "id"),
     Index("ix_messages_due", "due_at"),
     Index("ix_messages_account", "account_id", "id"),
 )

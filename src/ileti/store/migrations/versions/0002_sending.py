@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_messages"),
     )
     op.create_index("ix_messages_order_status", "messages", ["order_id", "status"])
+    op.create_index("ix_messages_order_id", "messages", ["order_id", "id"])
     op.create_index("ix_messages_due", "messages", ["due_at"])
     op.create_index("ix_messages_account", "messages", ["account_id", "id"])
 
