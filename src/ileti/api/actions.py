@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ileti.api import account, blacklist, sending
-from ileti.wire.orders import SendSmsRequest
+from ileti.api import account, blacklist, reports, sending
+from ileti.wire.orders import OrderRequest, ReportsRequest, SendSmsRequest
 from ileti.wire.structs import AuthOnlyRequest, BlacklistQueryRequest, NumberRequest
 
 Handler = Callable[..., Awaitable[dict[str, Any] | None]]
@@ -34,5 +34,9 @@ ACTIONS: dict[str, Action] = {
         Action("get-balance", AuthOnlyRequest, account.balance),
         Action("get-sender", AuthOnlyRequest, account.senders),
         Action("send-sms", SendSmsRequest, sending.send, get_form=True, large_body=True),
+        Action("get-report", OrderRequest, reports.report),
+        Action("get-reports", ReportsRequest, reports.reports),
+        Action("get-report-summary", ReportsRequest, reports.reports),
+        Action("cancel-order", OrderRequest, reports.cancel),
     )
 }

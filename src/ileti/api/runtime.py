@@ -8,6 +8,7 @@ from ileti.config import Settings
 from ileti.services.accounts import AccountService
 from ileti.services.auth import Authenticator
 from ileti.services.blacklist import BlacklistService
+from ileti.services.reports import ReportService
 from ileti.services.sending import SendingService
 from ileti.store import Store
 
@@ -20,6 +21,7 @@ class Runtime:
     accounts: AccountService
     blacklist: BlacklistService
     sending: SendingService
+    reports: ReportService
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -32,6 +34,7 @@ class Runtime:
             accounts=AccountService(store, on_change=auth.invalidate),
             blacklist=BlacklistService(store),
             sending=SendingService(store),
+            reports=ReportService(store),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
