@@ -171,6 +171,8 @@ class BlacklistService:
                 flush()
 
         self._store.write_sync(run)
+        if report.added:
+            blacklist_store.after_bulk_add(self._store.writer_engine)
         return report
 
     def export(self, account_id: int, consume: Callable[[Iterator[BlacklistEntry]], None]) -> None:

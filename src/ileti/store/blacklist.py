@@ -3,11 +3,13 @@ here, so the unfiltered count of get-blacklist is one row read, not a scan."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from ileti.models import BlacklistEntry, BlacklistPage
 from ileti.store.schema import accounts, blacklist
@@ -93,11 +95,57 @@ def add(conn: Connection, items: list[Add]) -> list[None]:
     return [None] * len(items)
 
 
+# Imports on PostgreSQL: COPY a chunk into a transaction-local table, then one sorted
+# INSERT ... SELECT (a third faster than array parameters for 1,000,000 numbers).
+_IMPORT_STAGE_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS blacklist_import (number bigint NOT NULL) ON COMMIT DROP"
+)
+_IMPORT_COPY_SQL = "COPY blacklist_import (number) FROM STDIN"
+_IMPORT_INSERT_SQL = (
+    "INSERT INTO blacklist (account_id, number, blocked_at, source) "
+    "SELECT %s, number, %s, %s FROM blacklist_import ORDER BY number "
+    "ON CONFLICT DO NOTHING"
+)
+
+
 def add_many(
     conn: Connection, account_id: int, numbers: Iterable[int], *, blocked_at: int, source: str
 ) -> int:
     """Bulk add (imports) in the caller's transaction; returns how many were new."""
-    return _insert(conn, account_id, [(n, blocked_at, source) for n in numbers])
+    if conn.dialect.name != "postgresql":
+        return _insert(conn, account_id, [(n, blocked_at, source) for n in numbers])
+    text = "".join(f"{n}\n" for n in numbers)
+    if not text:
+        return 0
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_IMPORT_STAGE_SQL)
+        with cursor.copy(_IMPORT_COPY_SQL) as copy:
+            copy.write(text)
+        cursor.execute(_IMPORT_INSERT_SQL, (account_id, blocked_at, source))
+        added = cursor.rowcount
+        cursor.execute("TRUNCATE blacklist_import")
+        if added:
+            cursor.execute(_COUNT_SQL["postgresql"], (added, account_id))
+        return added
+    finally:
+        cursor.close()
+
+
+def after_bulk_add(engine: Engine) -> None:
+    """After a committed import, on PostgreSQL: VACUUM (ANALYZE) the blacklist.
+
+    ANALYZE lets the planner see the new rows (without it a deep get-blacklist page
+    sorts the whole account); VACUUM marks their pages all-visible so that pages are
+    read by an index-only scan of ``ix_blacklist_account_blocked``. Both would come
+    from autovacuum eventually (if it is on); a failure here leaves the import intact.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with contextlib.suppress(DBAPIError), engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM (ANALYZE) blacklist"
+        )
 
 
 def remove(conn: Connection, items: list[Remove]) -> list[bool]:
