@@ -35,6 +35,9 @@ R = TypeVar("R")
 WriteFn = Callable[[Connection, list[Any]], Sequence[Any]]
 
 _STOP = object()
+# A PostgreSQL connection idle for longer is checked before a batch: a server restart
+# or a dropped connection then costs a reconnect, not a 503 for the first write.
+_IDLE_CHECK_SECONDS = 1.0
 
 
 class _Op:
@@ -75,6 +78,8 @@ class BatchWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
+        self._check_idle = engine.dialect.name == "postgresql"
+        self._used = 0.0
         self.batches = 0
         self.writes = 0
 
@@ -137,6 +142,14 @@ class BatchWriter:
             self._conn = None
 
     def _connection(self) -> Connection:
+        now = time.monotonic()
+        if self._check_idle and self._conn is not None and now - self._used > _IDLE_CHECK_SECONDS:
+            try:
+                self._conn.exec_driver_sql("SELECT 1")
+                self._conn.rollback()
+            except (DBAPIError, SQLAlchemyError):
+                self._drop_connection()
+        self._used = now
         if self._conn is None or self._conn.invalidated or self._conn.closed:
             if self._conn is not None:
                 with contextlib.suppress(Exception):
