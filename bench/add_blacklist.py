@@ -13,7 +13,6 @@ the ratio. Default database: a fresh SQLite file (fsync on every commit); for a
 from __future__ import annotations
 
 import argparse
-import contextlib
 
 import harness
 
@@ -28,16 +27,8 @@ def main() -> None:
     args = parser.parse_args()
 
     harness.require_wrk()
-    tmp = None
-    database = args.database
-    if database is None:
-        database, tmp = harness.temp_sqlite()
-    with contextlib.ExitStack() as stack:
-        if database.startswith("postgres"):  # a fresh schema, dropped afterwards
-            database = stack.enter_context(harness.postgres_schema(database))
+    with harness.database(args.database) as database:
         run(args, database)
-    if tmp is not None:
-        tmp.cleanup()
 
 
 def run(args: argparse.Namespace, database: str) -> None:

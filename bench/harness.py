@@ -173,29 +173,6 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-@contextlib.contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A fresh schema for one run: the URL with its search_path, dropped afterwards."""
-    import uuid
-    from urllib.parse import quote
-
-    import sqlalchemy as sa
-
-    from ileti.store.engine import normalize_url
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        joiner = "&" if "?" in url else "?"
-        yield f"{url}{joiner}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-
 def temp_sqlite() -> tuple[str, tempfile.TemporaryDirectory[str]]:
     tmp = tempfile.TemporaryDirectory(prefix="ileti-bench-")
     return f"sqlite:///{tmp.name}/bench.db", tmp
