@@ -30,6 +30,12 @@ _LENGTHS = frozenset(_TR.mobile.possible_length)
 _SEPARATORS = str.maketrans("", "", " \t-().\u00a0/")
 
 
+def _trunk(digits: str) -> str:
+    """Drop one trunk prefix written after the country code (``+90 (0) 533 ...``), as
+    libphonenumber does."""
+    return digits[1:] if digits[:1] == "0" else digits
+
+
 def national(value: str | int) -> str | None:
     """The national significant number of a Turkish mobile, or None if not one."""
     if isinstance(value, bool):
@@ -45,15 +51,15 @@ def national(value: str | int) -> str | None:
         text = text[1:]
         if not text.startswith(_CC):
             return None
-        digits = text[len(_CC) :]
+        digits = _trunk(text[len(_CC) :])
     elif text.startswith("00"):
         if not text.startswith("00" + _CC):
             return None
-        digits = text[2 + len(_CC) :]
+        digits = _trunk(text[2 + len(_CC) :])
     elif text[0] == "0":
         digits = text[1:]
-    elif text.startswith(_CC) and len(text) - len(_CC) in _LENGTHS:
-        digits = text[len(_CC) :]
+    elif text.startswith(_CC) and len(_trunk(text[len(_CC) :])) in _LENGTHS:
+        digits = _trunk(text[len(_CC) :])
     else:
         digits = text
     if not digits.isascii() or not digits.isdigit() or len(digits) not in _LENGTHS:

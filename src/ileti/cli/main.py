@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 
 import click
 
@@ -57,6 +59,9 @@ def serve(host: str, port: int, workers: int) -> None:
         f"({config.database_url.split('://')[0]}, {workers} worker(s))",
         err=True,
     )
+    # uvicorn re-raises the signal it shut down on once it has drained; a SIGTERM that
+    # ended in a clean shutdown exits 0, not as killed by the signal.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     uvicorn.run(
         "ileti.api.app:create_app",
         factory=True,

@@ -1,0 +1,383 @@
+"""A real ``ileti serve`` process over a socket: the wire, restarts, signals, workers.
+
+Each test starts the server as a subprocess (``python -m ileti``) on a free port,
+waits for ``/healthz`` and talks to it with a real HTTP client. Every process started
+here is stopped in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from click.testing import CliRunner
+
+from tests.conftest import xml_of
+from tests.helpers import parse_xml_response
+
+OK = {"code": 200, "message": "İşlem başarılı"}
+UNAUTHORIZED = {"code": 401, "message": "Üyelik bilgileri hatalı"}
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started here: SIGTERM, then SIGKILL to its process group."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # workers of a killed master, if any
+    proc.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def serve(database_url: str, log_dir: Path, *, workers: int = 1) -> Iterator[Server]:
+    port = free_port()
+    log = log_dir / f"serve-{port}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
+    env["ILETI_LOG_LEVEL"] = "warning"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "ileti", "--database", database_url, "serve"),
+                *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group, so teardown reaches workers
+        )
+    server = Server(proc=proc, url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert proc.poll() is None, f"ileti serve exited early:\n{server.output()}"
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, f"no /healthz in time:\n{server.output()}"
+            time.sleep(0.05)
+        yield server
+    finally:
+        _stop(proc)
+
+
+def pooled(server: Server) -> httpx.Client:
+    """One client for many threads: 16 keep-alive connections."""
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    return httpx.Client(base_url=server.url, timeout=30, limits=limits)
+
+
+def create_account(database_url: str, name: str = "acme") -> dict[str, str]:
+    from ileti.cli.main import cli
+
+    result = CliRunner().invoke(
+        cli, ["--database", database_url, "account", "create", name, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    return {"key": data["key"], "hash": data["hash"]}
+
+
+def post_json(client: httpx.Client, action: str, request: dict[str, Any]) -> tuple[int, Any]:
+    r = client.post(f"/v1/{action}/json", json={"request": request})
+    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    body = r.json()["response"]
+    assert r.status_code == body["status"]["code"]
+    return r.status_code, body
+
+
+def add(client: httpx.Client, creds: dict[str, str], number: str) -> tuple[int, Any]:
+    return post_json(
+        client, "add-blacklist", {"authentication": creds, "blacklist": {"number": number}}
+    )
+
+
+def all_listed(client: httpx.Client, creds: dict[str, str]) -> list[str]:
+    """Every number of the account, page by page through get-blacklist."""
+    out: list[str] = []
+    page = 1
+    while True:
+        status, body = post_json(
+            client,
+            "get-blacklist",
+            {"authentication": creds, "blacklist": {"page": page, "rowCount": 1000}},
+        )
+        assert status == 200
+        numbers = body["blacklist"]["number"]
+        out.extend(numbers)
+        if len(out) >= body["blacklist"]["count"] or not numbers:
+            assert len(out) == body["blacklist"]["count"]
+            return out
+        page += 1
+
+
+def number(i: int) -> str:
+    return f"+90533{i:07d}"
+
+
+# -- the wire over a socket --------------------------------------------------------------
+
+
+def test_json_xml_and_healthz(database_url: str, tmp_path: Path) -> None:
+    creds = create_account(database_url)
+    dialect = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with serve(database_url, tmp_path) as server, httpx.Client(base_url=server.url) as client:
+        r = client.get("/healthz")
+        assert r.status_code == 200
+        assert r.json()["status"] == "ok" and r.json()["database"] == dialect
+
+        # JSON, with a trailing slash and no useful Content-Type.
+        r = client.post(
+            "/v1/add-blacklist/json/",
+            content=json.dumps(
+                {"request": {"authentication": creds, "blacklist": {"number": "0533 000 00 01"}}}
+            ).encode(),
+            headers={"content-type": "text/plain"},
+        )
+        assert (r.status_code, r.json()) == (200, {"response": {"status": OK}})
+
+        # XML, raw body.
+        xml = xml_of({"authentication": creds, "blacklist": {"number": "+905330000002"}})
+        r = client.post("/v1/add-blacklist", content=b'<?xml version="1.0"?>' + xml.encode())
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "text/xml; charset=utf-8"
+        assert parse_xml_response(r.content) == {"status": OK}
+
+        # XML in the form field ``data``.
+        xml = xml_of({"authentication": creds, "blacklist": {"number": "905330000003"}})
+        r = client.post("/v1/add-blacklist", data={"data": xml})
+        assert (r.status_code, parse_xml_response(r.content)) == (200, {"status": OK})
+
+        # Read back in both encodings.
+        status, body = post_json(client, "get-blacklist", {"authentication": creds})
+        assert status == 200
+        assert body["blacklist"]["count"] == 3
+        assert body["blacklist"]["number"] == [number(1), number(2), number(3)]  # blocked-at order
+        r = client.post("/v1/get-blacklist", content=xml_of({"authentication": creds}).encode())
+        assert r.status_code == 200
+        tree = parse_xml_response(r.content)
+        assert tree["status"] == OK
+        assert tree["blacklist"]["count"] == "3"
+        assert tree["blacklist"]["number"] == [number(1), number(2), number(3)]
+
+        # Errors keep the request's encoding and the HTTP status equals the code.
+        wrong = {"key": creds["key"], "hash": "0" * 64}
+        assert add(client, wrong, number(4)) == (401, {"status": UNAUTHORIZED})
+        assert add(client, creds, "+905999000000") == (
+            466,
+            {"status": {"code": 466, "message": "Hatalı numara"}},
+        )
+        r = client.post(
+            "/v1/delete-blacklist",
+            content=xml_of({"authentication": creds, "blacklist": {"number": number(9)}}).encode(),
+        )
+        assert r.status_code == 474
+        assert parse_xml_response(r.content) == {
+            "status": {"code": 474, "message": "Bu numara üzerindeki engelleme kaldırılamaz"}
+        }
+        r = client.post("/v1/no-such-action/json", json={"request": {}})
+        assert (r.status_code, r.json()) == (
+            404,
+            {
+                "response": {
+                    "status": {"code": 404, "message": "API istek yapılan yönteme sahip değil"}
+                }
+            },
+        )
+        r = client.post("/v1/add-blacklist/json", content=b"{not json")
+        assert (r.status_code, r.json()) == (
+            400,
+            {"response": {"status": {"code": 400, "message": "İstek çözümlenemedi"}}},
+        )
+        # Nothing of the failed calls was stored.
+        assert all_listed(client, creds) == [number(1), number(2), number(3)]
+
+
+# -- durability and shutdown -----------------------------------------------------------------
+
+
+def test_acknowledged_adds_survive_sigkill(database_url: str, tmp_path: Path) -> None:
+    creds = create_account(database_url)
+    count = 300
+    with serve(database_url, tmp_path) as server, pooled(server) as client:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(lambda i: add(client, creds, number(i))[0], range(count)))
+        # Killed right after the last answer: no chance to flush anything more.
+        server.proc.send_signal(signal.SIGKILL)
+        assert server.proc.wait(timeout=15) == -signal.SIGKILL
+        assert statuses == [200] * count
+
+    with serve(database_url, tmp_path) as server, httpx.Client(base_url=server.url) as client:
+        assert sorted(all_listed(client, creds)) == [number(i) for i in range(count)]
+
+
+def test_sigterm_with_requests_in_flight(database_url: str, tmp_path: Path) -> None:
+    creds = create_account(database_url)
+    acknowledged: set[str] = set()
+    answers: list[int] = []
+    lock = threading.Lock()
+    counter = iter(range(10_000_000))
+    stop = threading.Event()
+
+    with serve(database_url, tmp_path) as server:
+
+        def hammer() -> None:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                while not stop.is_set():
+                    with lock:
+                        value = number(next(counter))
+                    try:
+                        r = client.post(
+                            "/v1/add-blacklist/json",
+                            json={
+                                "request": {"authentication": creds, "blacklist": {"number": value}}
+                            },
+                        )
+                    except httpx.TransportError:
+                        return  # the server is gone: no answer, no promise
+                    with lock:
+                        answers.append(r.status_code)
+                        if r.status_code == 200 and r.json()["response"]["status"] == OK:
+                            acknowledged.add(value)
+
+        threads = [threading.Thread(target=hammer) for _ in range(16)]
+        for t in threads:
+            t.start()
+        try:
+            deadline = time.monotonic() + 30
+            while len(acknowledged) < 200:
+                assert time.monotonic() < deadline, server.output()
+                time.sleep(0.01)
+            with lock:
+                answered_before = len(answers)
+                server.proc.send_signal(signal.SIGTERM)
+            code = server.proc.wait(timeout=30)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+        assert code == 0, server.output()
+        assert "Traceback" not in server.output(), server.output()
+        # Every answer given, during shutdown too, was a success.
+        assert set(answers) == {200}
+        assert len(answers) > answered_before  # requests in flight at SIGTERM were answered
+        assert len(answers) == len(acknowledged)
+
+    with serve(database_url, tmp_path) as server, httpx.Client(base_url=server.url) as client:
+        stored = set(all_listed(client, creds))
+    assert acknowledged <= stored
+    # Nothing appears that was never sent.
+    assert stored <= {number(i) for i in range(len(answers) + 16)}
+
+
+# -- several workers ------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _sockets(pid: int) -> set[int]:
+    """Inodes of the sockets a process holds."""
+    out = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                out.add(int(target[len("socket:[") : -1]))
+    return out
+
+
+def _accepted(port: int) -> set[int]:
+    """Inodes of established TCP connections whose local end is ``port``."""
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], int(fields[9])
+                if int(local.rsplit(":", 1)[1], 16) == port and state == "01":
+                    out.add(inode)
+    return out
+
+
+def test_two_workers_share_one_database(database_url: str, tmp_path: Path) -> None:
+    creds = create_account(database_url)
+    with serve(database_url, tmp_path, workers=2) as server:
+        workers = [
+            pid
+            for pid in _children(server.proc.pid)
+            if "multiprocessing.resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()
+        ]
+        assert len(workers) == 2, workers
+
+        # Hold many connections open at once: the kernel hands them to both workers.
+        clients = [httpx.Client(base_url=server.url, timeout=30) for _ in range(48)]
+        try:
+            barrier = threading.Barrier(len(clients))
+
+            def same_number(client: httpx.Client) -> tuple[int, Any]:
+                barrier.wait()
+                return add(client, creds, "0533 000 00 99")
+
+            with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+                results = list(pool.map(same_number, clients))
+            port = int(server.url.rsplit(":", 1)[1])
+            held = _accepted(port)
+            busy = {pid: _sockets(pid) & held for pid in workers}
+        finally:
+            for c in clients:
+                c.close()
+        assert results == [(200, {"status": OK})] * len(clients)
+        assert all(busy.values()), f"a worker served no connection: {busy}"
+
+        # One row, whichever worker wrote it; distinct numbers from both all land.
+        with pooled(server) as client:
+            assert all_listed(client, creds) == [number(99)]
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                statuses = list(
+                    pool.map(lambda i: add(client, creds, number(1000 + i))[0], range(200))
+                )
+            assert statuses == [200] * 200
+            stored = all_listed(client, creds)
+            assert sorted(stored) == sorted([number(99)] + [number(1000 + i) for i in range(200)])
