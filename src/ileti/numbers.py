@@ -38,7 +38,7 @@ def _trunk(digits: str) -> str:
 
 def national(value: str | int) -> str | None:
     """The national significant number of a Turkish mobile, or None if not one."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, int) and value < 0):
         return None
     text = str(value) if isinstance(value, int) else value
     if len(text) == 13 and text.startswith(_PLUS_CC) and text.isascii() and text[1:].isdigit():

@@ -56,8 +56,11 @@ def demo(path: Path, url: str) -> None:
     with open_store() as store:
         data, created = run(store, work)
     if created:
-        path.write_text(json.dumps(data, indent=2) + "\n")
-        os.chmod(path, 0o600)
+        # Created readable by the owner only, before a byte of the secret is written.
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data, indent=2) + "\n")
     body = json.dumps(
         {
             "request": {
