@@ -27,7 +27,7 @@ def _xml_document(body: bytes) -> bytes:
     if stripped.startswith(b"<"):
         return stripped
     try:
-        form = parse_qs(body.decode("utf-8", errors="strict"), strict_parsing=False)
+        form = parse_qs(body.decode("utf-8"), strict_parsing=False, errors="strict")
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest("form body is not UTF-8") from exc
     data = form.get("data")
@@ -47,8 +47,10 @@ def tree(request: dict[str, Any], request_type: type[T]) -> T:
 def decode(body: bytes, request_type: type[T], fmt: Format) -> T:
     if fmt is Format.JSON:
         try:
+            if not body.isascii():
+                body.decode("utf-8")  # msgspec does not check strings it skips
             return _json_decoder(request_type).decode(body).request
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
             raise BadRequest(str(exc)) from exc
     if not body.strip():
         raise BadRequest("empty body")

@@ -55,4 +55,6 @@ def parse(body: bytes, root: str = "request") -> dict[str, Any]:
         raise XmlError(str(exc)) from exc
     if element.tag != root:
         raise XmlError(f"root element is <{element.tag}>, not <{root}>")
-    return {root: _value(element)}
+    value = _value(element)
+    # An empty <request/> is an empty request (like {"request": {}}), not a bad body.
+    return {root: {} if value is None else value}
