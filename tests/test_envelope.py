@@ -727,3 +727,15 @@ async def test_empty_request_is_401_not_400(
         assert r.status_code == 401
         check_envelope(r, enc)
     assert await listed(runtime, account) == ()
+
+
+async def test_utf8_byte_order_mark_is_accepted(client: httpx.AsyncClient) -> None:
+    """Some clients (.NET) start UTF-8 bodies with a byte-order mark: still a request."""
+    body = '{"request":{"authentication":{"key":"x","hash":"y"}}}'
+    r = await client.post("/v1/get-blacklist/json", content=b"\xef\xbb\xbf" + body.encode())
+    assert r.status_code == 401
+    assert r.json() == {"response": {"status": {"code": 401, "message": "Üyelik bilgileri hatalı"}}}
+    xml = "<request><authentication><key>x</key><hash>y</hash></authentication></request>"
+    r = await client.post("/v1/get-blacklist", content=b"\xef\xbb\xbf" + xml.encode())
+    assert r.status_code == 401
+    assert "<code>401</code>" in r.text

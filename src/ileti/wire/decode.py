@@ -44,7 +44,12 @@ def tree(request: dict[str, Any], request_type: type[T]) -> T:
         raise BadRequest(str(exc)) from exc
 
 
+BOM = b"\xef\xbb\xbf"
+
+
 def decode(body: bytes, request_type: type[T], fmt: Format) -> T:
+    if body.startswith(BOM):  # some clients (.NET) start UTF-8 with a byte-order mark
+        body = body[len(BOM) :]
     if fmt is Format.JSON:
         try:
             if not body.isascii():
