@@ -137,7 +137,7 @@ class BlacklistService:
         report = ImportReport()
         blocked_at = now_us()
 
-        def run(conn: Any) -> None:
+        def run(conn: Any) -> str | None:
             seen: set[int] = set()
             chunk: list[int] = []
 
@@ -169,10 +169,11 @@ class BlacklistService:
                     flush()
             if chunk:
                 flush()
+            return blacklist_store.bulk_add_marker(conn)
 
-        self._store.write_sync(run)
+        marker = self._store.write_sync(run)
         if report.added:
-            blacklist_store.after_bulk_add(self._store.writer_engine)
+            blacklist_store.after_bulk_add(self._store.writer_engine, marker)
         return report
 
     def export(self, account_id: int, consume: Callable[[Iterator[BlacklistEntry]], None]) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ileti.models import BlacklistEntry, BlacklistPage
@@ -114,14 +115,14 @@ def add_many(
     """Bulk add (imports) in the caller's transaction; returns how many were new."""
     if conn.dialect.name != "postgresql":
         return _insert(conn, account_id, [(n, blocked_at, source) for n in numbers])
-    text = "".join(f"{n}\n" for n in numbers)
-    if not text:
+    lines = "".join(f"{n}\n" for n in numbers)
+    if not lines:
         return 0
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(_IMPORT_STAGE_SQL)
         with cursor.copy(_IMPORT_COPY_SQL) as copy:
-            copy.write(text)
+            copy.write(lines)
         cursor.execute(_IMPORT_INSERT_SQL, (account_id, blocked_at, source))
         added = cursor.rowcount
         cursor.execute("TRUNCATE blacklist_import")
@@ -132,20 +133,42 @@ def add_many(
         cursor.close()
 
 
-def after_bulk_add(engine: Engine) -> None:
+def bulk_add_marker(conn: Connection) -> str | None:
+    """Inside an import's transaction: what ``after_bulk_add`` needs (PostgreSQL: its id)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    return str(conn.exec_driver_sql("SELECT pg_current_xact_id()").scalar_one())
+
+
+# Sessions of this database whose snapshot may not see the import yet: while one lasts,
+# VACUUM cannot mark the import's pages all-visible.
+_OLDER_SNAPSHOTS_SQL = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND (age(backend_xmin) >= age(xid(CAST(:x AS xid8))) "
+    "OR age(backend_xid) >= age(xid(CAST(:x AS xid8))))"
+)
+
+
+def after_bulk_add(engine: Engine, marker: str | None, *, wait: float = 5.0) -> None:
     """After a committed import, on PostgreSQL: VACUUM (ANALYZE) the blacklist.
 
     ANALYZE lets the planner see the new rows (without it a deep get-blacklist page
-    sorts the whole account); VACUUM marks their pages all-visible so that pages are
-    read by an index-only scan of ``ix_blacklist_account_blocked``. Both would come
-    from autovacuum eventually (if it is on); a failure here leaves the import intact.
+    sorts the whole account); VACUUM marks their pages all-visible, so that pages are
+    read by an index-only scan of ``ix_blacklist_account_blocked`` (without it, one
+    heap fetch per skipped row). It first waits, up to ``wait`` seconds, for sessions
+    whose snapshots predate the import. Autovacuum would do both eventually, if it is
+    on; a failure here leaves the import intact.
     """
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" or marker is None:
         return
     with contextlib.suppress(DBAPIError), engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            "VACUUM (ANALYZE) blacklist"
-        )
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        deadline = time.monotonic() + wait
+        while conn.execute(_OLDER_SNAPSHOTS_SQL, {"x": marker}).scalar_one():
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        conn.exec_driver_sql("VACUUM (ANALYZE) blacklist")
 
 
 def remove(conn: Connection, items: list[Remove]) -> list[bool]:
