@@ -11,9 +11,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from ileti import numbers
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULT_DATABASE_URL = "sqlite:///ileti.db"
+DEFAULT_UNDELIVERED_NUMBERS = ("+905559990001",)
+DEFAULT_PENDING_NUMBERS = ("+905559990002",)
 
 
 class ConfigError(ValueError):
@@ -44,6 +48,19 @@ def _number(env: Mapping[str, str], name: str, default: float, cast: type = floa
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {raw!r}")
     return value
+
+
+def parse_test_numbers(name: str, values: str | tuple[str, ...]) -> tuple[str, ...]:
+    """Comma- or space-separated Turkish mobiles -> E.164 strings; ConfigError on a bad one."""
+    if isinstance(values, str):
+        values = tuple(v for v in values.replace(",", " ").split() if v)
+    out: list[str] = []
+    for value in values:
+        e164 = numbers.normalize(value)
+        if e164 is None:
+            raise ConfigError(f"{name}: not a Turkish mobile number: {value!r}")
+        out.append(e164)
+    return tuple(out)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -80,6 +97,19 @@ class Settings:
     read_pool_size: int = 4
     access_log: bool = False
     log_level: str = "info"
+    #: Seconds between dispatch and the simulated carrier's final status.
+    delivery_delay_seconds: float = 2.0
+    #: How often each instance looks for due orders, messages and webhooks, in seconds.
+    delivery_poll_seconds: float = 0.2
+    #: Recipients the simulated carrier never delivers (status 112) / never finishes (110).
+    undelivered_numbers: tuple[str, ...] = DEFAULT_UNDELIVERED_NUMBERS
+    pending_numbers: tuple[str, ...] = DEFAULT_PENDING_NUMBERS
+    #: One webhook POST may take this long, in seconds.
+    webhook_timeout_seconds: float = 5.0
+    #: Attempts per webhook before giving up.
+    webhook_attempts: int = 8
+    #: Wait before the first retry of a webhook, doubled for each further retry (seconds).
+    webhook_backoff_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -97,6 +127,19 @@ class Settings:
             read_pool_size=max(1, int(_number(env, "ILETI_READ_POOL_SIZE", 4, int))),
             access_log=_flag(env, "ILETI_ACCESS_LOG", False),
             log_level=(env.get("ILETI_LOG_LEVEL") or "info").lower(),
+            delivery_delay_seconds=_number(env, "ILETI_DELIVERY_DELAY", 2.0),
+            delivery_poll_seconds=_number(env, "ILETI_DELIVERY_POLL_SECONDS", 0.2),
+            undelivered_numbers=parse_test_numbers(
+                "ILETI_UNDELIVERED_NUMBERS",
+                env.get("ILETI_UNDELIVERED_NUMBERS", ",".join(DEFAULT_UNDELIVERED_NUMBERS)),
+            ),
+            pending_numbers=parse_test_numbers(
+                "ILETI_PENDING_NUMBERS",
+                env.get("ILETI_PENDING_NUMBERS", ",".join(DEFAULT_PENDING_NUMBERS)),
+            ),
+            webhook_timeout_seconds=_number(env, "ILETI_WEBHOOK_TIMEOUT_SECONDS", 5.0),
+            webhook_attempts=max(1, int(_number(env, "ILETI_WEBHOOK_ATTEMPTS", 8, int))),
+            webhook_backoff_seconds=_number(env, "ILETI_WEBHOOK_BACKOFF_SECONDS", 10.0),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **clean) if clean else settings  # type: ignore[arg-type]

@@ -8,8 +8,10 @@ from ileti.config import Settings
 from ileti.services.accounts import AccountService
 from ileti.services.auth import Authenticator
 from ileti.services.blacklist import BlacklistService
+from ileti.services.delivery import Carrier
 from ileti.services.reports import ReportService
 from ileti.services.sending import SendingService
+from ileti.services.webhooks import WebhookSender
 from ileti.store import Store
 
 
@@ -22,6 +24,8 @@ class Runtime:
     blacklist: BlacklistService
     sending: SendingService
     reports: ReportService
+    carrier: Carrier
+    webhooks: WebhookSender
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -35,6 +39,8 @@ class Runtime:
             blacklist=BlacklistService(store),
             sending=SendingService(store),
             reports=ReportService(store),
+            carrier=Carrier(store, settings),
+            webhooks=WebhookSender(store, settings),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -42,7 +48,11 @@ class Runtime:
             self.store.migrate()
         self.store.start()
         await self.auth.start()
+        self.carrier.start()
+        self.webhooks.start()
 
     async def stop(self) -> None:
+        await self.webhooks.stop()
+        await self.carrier.stop()
         await self.auth.stop()
         self.store.close()

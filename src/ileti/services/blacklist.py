@@ -6,6 +6,7 @@ Numbers are parsed here (``ileti.numbers``); the store sees only valid ones.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,35 +141,56 @@ class BlacklistService:
         def run(conn: Any) -> str | None:
             seen: set[int] = set()
             chunk: list[int] = []
+            # The database adds one chunk (on a helper thread) while this thread parses
+            # the next; one chunk in flight at most, so the connection is never shared.
+            pending: tuple[Future[int], int] | None = None
+
+            def settle() -> None:
+                nonlocal pending
+                if pending is None:
+                    return
+                future, size = pending
+                pending = None
+                added = future.result()
+                report.added += added
+                report.already += size - added
+                if progress is not None:
+                    progress(size)
 
             def flush() -> None:
-                added = blacklist_store.add_many(
-                    conn, account_id, chunk, blocked_at=blocked_at, source=source
+                nonlocal chunk, pending
+                settle()
+                future = pool.submit(
+                    blacklist_store.add_many,
+                    conn,
+                    account_id,
+                    chunk,
+                    blocked_at=blocked_at,
+                    source=source,
                 )
-                report.added += added
-                report.already += len(chunk) - added
-                if progress is not None:
-                    progress(len(chunk))
-                chunk.clear()
+                pending = (future, len(chunk))
+                chunk = []
 
-            for line, raw in rows:
-                number = numbers.parse(raw)
-                if number is None:
-                    report.invalid.append((line, raw))
-                    if progress is not None:
-                        progress(1)
-                    continue
-                if number in seen:
-                    report.duplicates += 1
-                    if progress is not None:
-                        progress(1)
-                    continue
-                seen.add(number)
-                chunk.append(number)
-                if len(chunk) >= IMPORT_CHUNK:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ileti-import") as pool:
+                for line, raw in rows:
+                    number = numbers.parse(raw)
+                    if number is None:
+                        report.invalid.append((line, raw))
+                        if progress is not None:
+                            progress(1)
+                        continue
+                    if number in seen:
+                        report.duplicates += 1
+                        if progress is not None:
+                            progress(1)
+                        continue
+                    seen.add(number)
+                    chunk.append(number)
+                    if len(chunk) >= IMPORT_CHUNK:
+                        flush()
+                if chunk:
                     flush()
-            if chunk:
-                flush()
+                settle()
             return blacklist_store.bulk_add_marker(conn)
 
         marker = self._store.write_sync(run)

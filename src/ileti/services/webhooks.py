@@ -1,0 +1,120 @@
+"""Delivery reports by webhook (spec §7): POSTing queued reports to account URLs.
+
+The carrier queues a report in the same transaction as each status change; this
+background task of every instance sends them, never on a request path:
+
+- claims due reports (held by a lease so no other instance sends them meanwhile);
+- POSTs each body, ``{"report":{...}}``, with ``Content-Type: application/json`` and a
+  short timeout (``ILETI_WEBHOOK_TIMEOUT_SECONDS``);
+- a 2xx answer: delivered. An error, a timeout or any other status: the attempt and
+  its error are recorded and the report is retried after
+  ``ILETI_WEBHOOK_BACKOFF_SECONDS`` × 2^(attempts − 1), until
+  ``ILETI_WEBHOOK_ATTEMPTS`` attempts have been made; then it is given up.
+
+A message's reports arrive in order ("accepted" before "delivered"): a later one waits
+while an earlier one is still being retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from ileti import __version__
+from ileti.clock import SECOND, now_us
+from ileti.config import Settings
+from ileti.services.delivery import Poller
+from ileti.store import Store
+from ileti.store import webhooks as webhook_store
+from ileti.store.webhooks import Attempt, Due
+
+#: Reports claimed per round, and POSTs in flight at once.
+CLAIM_BATCH = 100
+CONCURRENCY = 16
+#: Longest wait between two attempts.
+MAX_BACKOFF_SECONDS = 24 * 3600.0
+#: How long claimed reports are held beyond the timeout of their POST.
+LEASE_MARGIN_SECONDS = 10.0
+
+_HEADERS = {"Content-Type": "application/json", "User-Agent": f"ileti/{__version__}"}
+
+
+def backoff(attempts: int, base: float) -> float:
+    """Seconds to wait after ``attempts`` failed attempts (1, 2, ...)."""
+    return min(base * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS)
+
+
+class WebhookSender:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self._store = store
+        self._timeout = settings.webhook_timeout_seconds
+        self._attempts = settings.webhook_attempts
+        self._base = settings.webhook_backoff_seconds
+        self._lease = int((self._timeout + LEASE_MARGIN_SECONDS) * SECOND)
+        self._client: httpx.AsyncClient | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._poller = Poller(
+            "ileti-webhooks",
+            self.step,
+            interval=settings.delivery_poll_seconds,
+            grace=self._timeout + 1.0,
+        )
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout), follow_redirects=False
+            )
+        return self._client
+
+    async def step(self) -> bool:
+        """One round: claim due reports, POST them, record the outcomes. True when the
+        claim was full (more may be waiting)."""
+        now = now_us()
+        if not await self._store.read(webhook_store.pending_work, now):
+            return False
+        due = await self._store.write(
+            webhook_store.claim,
+            webhook_store.Claim(now=now, lease=self._lease, limit=CLAIM_BATCH),
+        )
+        if not due:
+            return False
+        attempts = await asyncio.gather(*(self._post(report) for report in due))
+        await self._store.write(webhook_store.record, list(attempts))
+        return len(due) >= CLAIM_BATCH
+
+    async def _post(self, report: Due) -> Attempt:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(CONCURRENCY)
+        async with self._slots:
+            try:
+                response = await asyncio.wait_for(
+                    self._http().post(
+                        report.url, content=report.payload.encode(), headers=_HEADERS
+                    ),
+                    self._timeout,
+                )
+            except (TimeoutError, httpx.TimeoutException):
+                error = f"timeout after {self._timeout:g} s"
+            except Exception as exc:  # refused, reset, a bad URL: an attempt that failed
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            else:
+                if 200 <= response.status_code < 300:
+                    return Attempt(id=report.id, at=now_us(), delivered=True)
+                error = f"HTTP {response.status_code}"
+        at = now_us()
+        made = report.attempts + 1
+        retry_at = None
+        if made < self._attempts:
+            retry_at = at + int(backoff(made, self._base) * SECOND)
+        return Attempt(id=report.id, at=at, delivered=False, error=error[:500], retry_at=retry_at)
+
+    def start(self) -> None:
+        self._poller.start()
+
+    async def stop(self) -> None:
+        await self._poller.stop()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
