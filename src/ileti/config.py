@@ -75,6 +75,13 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be on or off, got {raw!r}")
 
 
+def _redis_prefix(raw: str | None) -> str:
+    value = (raw or "").strip() or "ileti"
+    if value.startswith(":") or value.endswith(":") or any(c.isspace() for c in value):
+        raise ConfigError(f"ILETI_REDIS_PREFIX must not start or end with ':', got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -85,6 +92,15 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: Largest send-sms body (up to 50,000 recipients), in bytes.
     max_send_body_bytes: int = 8 * 1024 * 1024
+    #: send-sms recipients per second per account, unless the account sets its own
+    #: (0: no limit for accounts without their own).
+    rate_limit: int = 100
+    #: Recipients an idle account may send at once (one maximal request by default).
+    rate_limit_burst: int = 50_000
+    #: Redis holding the rate limits shared by all instances; None: the database.
+    redis_url: str | None = None
+    #: Prefix of every Redis key ileti writes.
+    redis_prefix: str = "ileti"
     #: How often each instance checks the database for account changes made
     #: elsewhere (another instance, the CLI), in seconds.
     auth_refresh_seconds: float = 0.5
@@ -121,6 +137,10 @@ class Settings:
             max_send_body_bytes=int(
                 _number(env, "ILETI_MAX_SEND_BODY_BYTES", 8 * 1024 * 1024, int)
             ),
+            rate_limit=int(_number(env, "ILETI_RATE_LIMIT", 100, int)),
+            rate_limit_burst=max(1, int(_number(env, "ILETI_RATE_LIMIT_BURST", 50_000, int))),
+            redis_url=(env.get("ILETI_REDIS_URL") or "").strip() or None,
+            redis_prefix=_redis_prefix(env.get("ILETI_REDIS_PREFIX")),
             auth_refresh_seconds=_number(env, "ILETI_AUTH_REFRESH_SECONDS", 0.5),
             write_linger_seconds=_number(env, "ILETI_WRITE_LINGER_SECONDS", 0.0),
             write_batch_max=max(1, int(_number(env, "ILETI_WRITE_BATCH_MAX", 512, int))),

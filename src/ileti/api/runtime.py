@@ -9,6 +9,7 @@ from ileti.services.accounts import AccountService
 from ileti.services.auth import Authenticator
 from ileti.services.blacklist import BlacklistService
 from ileti.services.delivery import Carrier
+from ileti.services.ratelimit import RateLimiter
 from ileti.services.reports import ReportService
 from ileti.services.sending import SendingService
 from ileti.services.webhooks import WebhookSender
@@ -23,6 +24,7 @@ class Runtime:
     accounts: AccountService
     blacklist: BlacklistService
     sending: SendingService
+    ratelimit: RateLimiter
     reports: ReportService
     carrier: Carrier
     webhooks: WebhookSender
@@ -31,13 +33,15 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         store = Store(settings)
         auth = Authenticator(store, refresh_seconds=settings.auth_refresh_seconds)
+        ratelimit = RateLimiter(settings, store)
         return cls(
             settings=settings,
             store=store,
             auth=auth,
             accounts=AccountService(store, on_change=auth.invalidate),
             blacklist=BlacklistService(store),
-            sending=SendingService(store),
+            sending=SendingService(store, limiter=ratelimit),
+            ratelimit=ratelimit,
             reports=ReportService(store),
             carrier=Carrier(store, settings),
             webhooks=WebhookSender(store, settings),
@@ -55,4 +59,5 @@ class Runtime:
         await self.webhooks.stop()
         await self.carrier.stop()
         await self.auth.stop()
+        await self.ratelimit.close()
         self.store.close()

@@ -164,3 +164,21 @@ webhooks = Table(
     Index("ix_webhooks_next", "next_attempt_at"),
     Index("ix_webhooks_message", "message_id"),
 )
+
+# -- rate limits (migration 0003) -----------------------------------------------------
+
+# One row per account that has sent: the send-sms rate limit as GCRA (a token bucket
+# kept as one time). ``tat`` is the theoretical arrival time in microseconds: the
+# account may send ``cost`` recipients now if ``max(tat, now) + cost * interval -
+# burst * interval <= now``, and ``tat`` then moves on by ``cost * interval``.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column(
+        "account_id",
+        Integer,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tat", BigInteger, nullable=False),
+)
