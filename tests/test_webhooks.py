@@ -342,3 +342,39 @@ async def _done(rt: Runtime, account_id: int, count: int) -> list[webhook_store.
     """The account's webhooks once ``count`` of them are delivered, else []."""
     rows = await rt.store.read(webhook_store.of_account, account_id)
     return rows if sum(r.delivered_at is not None for r in rows) == count else []
+
+
+async def test_cancelling_a_scheduled_order_reports_undelivered(
+    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    issued = await hooked(runtime, receiver.url)
+    status, body = await call(
+        client,
+        "send-sms",
+        {
+            "authentication": auth(issued),
+            "order": {
+                "sender": "ILETI",
+                "sendDateTime": "01/01/2099 10:00",
+                "iys": "0",
+                "message": {"text": "Sonra", "receipents": {"number": [DELIVERED_TO]}},
+            },
+        },
+    )
+    assert status == 200, body
+    order_id = int(body["order"]["id"])
+    status, body = await call(
+        client, "cancel-order", {"authentication": auth(issued), "order": {"id": order_id}}
+    )
+    assert (status, body) == (200, {"status": {"code": 200, "message": "İşlem başarılı"}})
+    hit = (await eventually(receiver.seen))[0]
+    ids = await message_ids(runtime, order_id)
+    assert hit.report == {
+        "id": ids[DELIVERED_TO],
+        "packet_id": order_id,
+        "status": "undelivered",
+        "to": DELIVERED_TO,
+        "body": "Sonra",
+    }
+    await asyncio.sleep(0.3)
+    assert len(receiver.seen()) == 1  # no "accepted": it was never handed to the carrier

@@ -311,5 +311,8 @@ def cancel(conn: Connection, items: list[tuple[int, int, int]]) -> list[bool]:
             .where(messages.c.order_id == order_id, messages.c.status == SENDING)
             .values(status=UNDELIVERED, reason="cancelled", due_at=None, updated_at=now)
         )
+        from ileti.store import webhooks  # imports this module: a late import
+
+        webhooks.queue_cancelled(conn, order_id, now)
         results.append(True)
     return results

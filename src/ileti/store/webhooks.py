@@ -146,6 +146,12 @@ def queue_final(conn: Connection, message_ids: Sequence[int], now: int) -> None:
         _queue(conn, messages.c.id.in_(message_ids), status, now)
 
 
+def queue_cancelled(conn: Connection, order_id: int, now: int) -> None:
+    """An "undelivered" report for each message a cancel took from 110 to 112."""
+    where = (messages.c.order_id == order_id) & (messages.c.reason == "cancelled")
+    _queue(conn, where, literal("undelivered", Text), now)
+
+
 # -- sending --------------------------------------------------------------------------------
 
 
