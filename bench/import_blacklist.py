@@ -31,8 +31,8 @@ import harness
 TARGET_SECONDS = 20.0  # issue: <= 20 s
 
 
-def timed_import(database_url: str, key: str, path: Path) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS kB, the command's summary line) of one import."""
+def timed_import(database_url: str, key: str, path: Path) -> tuple[float, float, int, str]:
+    """(wall s, CPU s of the command, its peak RSS kB, its summary line) of one import."""
     command = [str(harness.VENV_BIN / "ileti"), "--database", database_url]
     command += ["blacklist", "import", key, str(path)]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -45,7 +45,8 @@ def timed_import(database_url: str, key: str, path: Path) -> tuple[float, int, s
         err.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"import failed ({proc.returncode}): {err.read().strip()}")
-        return seconds, usage.ru_maxrss, out.read().strip().splitlines()[0]
+        cpu = usage.ru_utime + usage.ru_stime
+        return seconds, cpu, usage.ru_maxrss, out.read().strip().splitlines()[0]
 
 
 def main() -> None:
@@ -69,7 +70,7 @@ def main() -> None:
         for round_no in range(1, args.rounds + 1):
             with harness.database(args.database) as url:
                 account = harness.create_account(url)
-                seconds, peak, summary = timed_import(url, account["key"], path)
+                seconds, cpu, peak, summary = timed_import(url, account["key"], path)
                 added = re.search(r"(\d+) added", summary)
                 if added is None or int(added.group(1)) != args.count:
                     raise SystemExit(f"unexpected import summary: {summary}")
@@ -79,11 +80,17 @@ def main() -> None:
                 if shown["blacklist_count"] != args.count:
                     raise SystemExit(f"blacklist_count is {shown['blacklist_count']}")
                 fresh.append(seconds)
-                print(f"round {round_no} fresh : {seconds:6.2f} s  peak RSS {peak / 1024:.0f} MB")
+                print(
+                    f"round {round_no} fresh : {seconds:6.2f} s wall  {cpu:6.2f} s CPU (CLI)  "
+                    f"peak RSS {peak / 1024:.0f} MB"
+                )
                 print(f"               {summary}", flush=True)
-                seconds, peak, summary = timed_import(url, account["key"], path)
+                seconds, cpu, peak, summary = timed_import(url, account["key"], path)
                 again.append(seconds)
-                print(f"round {round_no} again : {seconds:6.2f} s  peak RSS {peak / 1024:.0f} MB")
+                print(
+                    f"round {round_no} again : {seconds:6.2f} s wall  {cpu:6.2f} s CPU (CLI)  "
+                    f"peak RSS {peak / 1024:.0f} MB"
+                )
                 print(f"               {summary}", flush=True)
                 backend = harness.backend(url)
 
