@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, and_, delete, func, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError
 
 from ileti.models import BlacklistEntry, BlacklistPage
@@ -43,8 +43,14 @@ _ADD_SQL = {
     ),
 }
 _COUNT_SQL = {
-    "sqlite": "UPDATE accounts SET blacklist_count = blacklist_count + ? WHERE id = ?",
-    "postgresql": "UPDATE accounts SET blacklist_count = blacklist_count + %s WHERE id = %s",
+    "sqlite": (
+        "UPDATE accounts SET blacklist_count = blacklist_count + ?, "
+        "blacklist_version = blacklist_version + 1 WHERE id = ?"
+    ),
+    "postgresql": (
+        "UPDATE accounts SET blacklist_count = blacklist_count + %s, "
+        "blacklist_version = blacklist_version + 1 WHERE id = %s"
+    ),
 }
 
 
@@ -80,7 +86,10 @@ def _adjust_count(conn: Connection, account_id: int, delta: int) -> None:
         conn.execute(
             update(accounts)
             .where(accounts.c.id == account_id)
-            .values(blacklist_count=accounts.c.blacklist_count + delta)
+            .values(
+                blacklist_count=accounts.c.blacklist_count + delta,
+                blacklist_version=accounts.c.blacklist_version + 1,
+            )
         )
 
 
@@ -185,6 +194,49 @@ def remove(conn: Connection, items: list[Remove]) -> list[bool]:
     return results
 
 
+#: Deep pages of an unfiltered get-blacklist start from a bookmark: the key of every
+#: BOOKMARK_STEP-th entry, found once per blacklist version (one walk of the index) and
+#: kept per process, so no page skips more than BOOKMARK_STEP index entries once the
+#: way is known.
+BOOKMARK_STEP = 10_000
+_BOOKMARKS_KEPT = 64
+_bookmarks: dict[tuple[str, int], tuple[int, list[tuple[int, int]]]] = {}
+
+_ORDER = (blacklist.c.blocked_at, blacklist.c.number)
+_entry_key = tuple_(blacklist.c.blocked_at, blacklist.c.number)
+
+
+def _next_key(
+    conn: Connection, account_id: int, after: tuple[int, int] | None, skip: int
+) -> tuple[int, int] | None:
+    query = select(*_ORDER).where(blacklist.c.account_id == account_id)
+    if after is not None:
+        query = query.where(_entry_key > tuple_(*after))
+    row = conn.execute(query.order_by(*_ORDER).offset(skip).limit(1)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _bookmark(conn: Connection, account_id: int, version: int, mark: int) -> tuple[int, int]:
+    """The key of entry ``mark * BOOKMARK_STEP`` (or of the last bookmark before the
+    end), walking the index only as far as needed and remembering the way."""
+    cache_key = (conn.engine.url.render_as_string(hide_password=True), account_id)
+    cached = _bookmarks.get(cache_key)
+    if cached is None or cached[0] != version:
+        if len(_bookmarks) >= _BOOKMARKS_KEPT:
+            _bookmarks.clear()
+        cached = (version, [])
+        _bookmarks[cache_key] = cached
+    keys = cached[1]
+    while len(keys) <= mark:
+        found = _next_key(
+            conn, account_id, keys[-1] if keys else None, BOOKMARK_STEP - 1 if keys else 0
+        )
+        if found is None:
+            break
+        keys.append(found)
+    return keys[min(mark, len(keys) - 1)]
+
+
 def page(
     conn: Connection,
     account_id: int,
@@ -196,8 +248,9 @@ def page(
 ) -> BlacklistPage:
     """One page in (blocked_at, number) order, and the count of all that match.
 
-    Pages past the middle are read from the other end of the index, so the deepest
-    page costs no more than the middle one.
+    Unfiltered: the count is the account's kept count, and a deep page starts from the
+    nearest bookmark. Filtered: pages past the middle are read from the other end of
+    the index, so the deepest page costs no more than the middle one.
     """
     conditions = [blacklist.c.account_id == account_id]
     if start is not None:
@@ -205,18 +258,27 @@ def page(
     if end is not None:
         conditions.append(blacklist.c.blocked_at < end)
     where = and_(*conditions)
+    version = None
     if start is None and end is None:
-        total = conn.execute(
-            select(accounts.c.blacklist_count).where(accounts.c.id == account_id)
-        ).scalar_one()
+        total, version = conn.execute(
+            select(accounts.c.blacklist_count, accounts.c.blacklist_version).where(
+                accounts.c.id == account_id
+            )
+        ).one()
     else:
         total = conn.execute(select(func.count()).select_from(blacklist).where(where)).scalar_one()
     if offset >= total or limit <= 0:
         return BlacklistPage(count=total, numbers=[])
     size = min(limit, total - offset)
     query = select(blacklist.c.number).where(where)
-    if offset + size / 2 <= total / 2:
-        query = query.order_by(blacklist.c.blocked_at, blacklist.c.number).offset(offset)
+    if version is not None and offset >= BOOKMARK_STEP:
+        mark = offset // BOOKMARK_STEP
+        key = _bookmark(conn, account_id, version, mark)
+        query = query.where(_entry_key >= tuple_(*key)).order_by(*_ORDER)
+        query = query.offset(offset - mark * BOOKMARK_STEP).limit(size)
+        numbers = list(conn.execute(query).scalars())
+    elif offset + size / 2 <= total / 2:
+        query = query.order_by(*_ORDER).offset(offset)
         numbers = list(conn.execute(query.limit(size)).scalars())
     else:
         from_end = total - offset - size

@@ -46,6 +46,9 @@ accounts = Table(
     Column("balance", BigInteger, nullable=False),
     # Kept equal to the account's rows in ``blacklist`` by every write of the store.
     Column("blacklist_count", BigInteger, nullable=False),
+    # Bumped by every change to the account's blacklist (migration 0004): deep
+    # get-blacklist pages use bookmarks cached for one version.
+    Column("blacklist_version", BigInteger, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     # Sending settings (migration 0002).
