@@ -75,6 +75,15 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be on or off, got {raw!r}")
 
 
+def _admin_token(raw: str | None) -> str | None:
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if len(value) < 16 or any(c.isspace() for c in value):
+        raise ConfigError("ILETI_ADMIN_TOKEN must be at least 16 characters, without spaces")
+    return value
+
+
 def _redis_prefix(raw: str | None) -> str:
     value = (raw or "").strip() or "ileti"
     if value.startswith(":") or value.endswith(":") or any(c.isspace() for c in value):
@@ -113,6 +122,9 @@ class Settings:
     read_pool_size: int = 4
     access_log: bool = False
     log_level: str = "info"
+    #: Bearer token of the admin views (the sandbox outbox); None: they are off. Never
+    #: shown in a repr or a log.
+    admin_token: str | None = field(default=None, repr=False)
     #: Seconds between dispatch and the simulated carrier's final status.
     delivery_delay_seconds: float = 2.0
     #: How often each instance looks for due orders, messages and webhooks, in seconds.
@@ -147,6 +159,7 @@ class Settings:
             read_pool_size=max(1, int(_number(env, "ILETI_READ_POOL_SIZE", 4, int))),
             access_log=_flag(env, "ILETI_ACCESS_LOG", False),
             log_level=(env.get("ILETI_LOG_LEVEL") or "info").lower(),
+            admin_token=_admin_token(env.get("ILETI_ADMIN_TOKEN")),
             delivery_delay_seconds=_number(env, "ILETI_DELIVERY_DELAY", 2.0),
             delivery_poll_seconds=_number(env, "ILETI_DELIVERY_POLL_SECONDS", 0.2),
             undelivered_numbers=parse_test_numbers(

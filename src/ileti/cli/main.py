@@ -14,6 +14,7 @@ from ileti.cli.account import account
 from ileti.cli.blacklist import blacklist
 from ileti.cli.common import database_option, failures, settings
 from ileti.cli.demo import demo
+from ileti.cli.outbox import outbox
 
 
 @click.group()
@@ -95,6 +96,7 @@ def migrate() -> None:
 cli.add_command(account)
 cli.add_command(blacklist)
 cli.add_command(demo)
+cli.add_command(outbox)
 
 
 def main() -> None:
