@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/add_blacklist.py
 	$(BIN)/python bench/get_blacklist.py
 	$(BIN)/python bench/import_blacklist.py
+	$(BIN)/python bench/send_sms.py
+	$(BIN)/python bench/get_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info

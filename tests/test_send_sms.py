@@ -852,3 +852,16 @@ async def test_over_fifty_thousand_recipients_is_422(
     assert (status, body) == (422, error(422))
     assert await balance(runtime, issued) == 60_000
     assert await stored_orders(runtime, issued) == 0
+
+
+async def test_nul_characters_never_reach_the_database(
+    client: httpx.AsyncClient, runtime: Runtime, acme: Issued
+) -> None:
+    """PostgreSQL cannot store NUL: a text with one is 422, an invalid recipient with one
+    is kept (112) with the NUL shown as U+FFFD; nothing fails with 503."""
+    status, body = await send(client, acme, order_of([A], text="a\x00b"))
+    assert (status, body) == (422, error(422))
+    assert await stored_orders(runtime, acme) == 0
+    order_id = await sent(client, acme, order_of([A, "0533\x00"]))
+    assert await statuses(client, acme, order_id) == [[A, 110], ["0533\ufffd", 112]]
+    assert await balance(runtime, acme) == 999

@@ -75,6 +75,8 @@ def check_texts(messages: list[MessageIn]) -> list[tuple[str, int]]:
         text = message.text
         if text is None or text.strip() == "":
             raise EmptyText()
+        if "\x00" in text:  # no SMS alphabet has it, and PostgreSQL cannot store it
+            raise Unprocessable("NUL character in a text")
         texts.append((text, parts.count(text).count))
     for _, count in texts:
         if count > parts.MAX_PARTS:
@@ -148,8 +150,8 @@ def recipients(messages: list[MessageIn]) -> list[tuple[int, str, int | None]]:
             if not text:
                 continue
             stored = numbers.parse(text)
-            if stored is None:
-                out.append((idx, text[:64], None))
+            if stored is None:  # kept as written, but storable everywhere (no NUL)
+                out.append((idx, text[:64].replace("\x00", "\ufffd"), None))
             elif stored not in seen:
                 seen.add(stored)
                 out.append((idx, numbers.e164(stored), stored))
