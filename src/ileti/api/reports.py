@@ -6,9 +6,26 @@ from typing import Any
 
 from ileti.api.runtime import Runtime
 from ileti.clock import format_local
-from ileti.errors import BadRequest
+from ileti.errors import BadRequest, Code
+from ileti.models import Order, OrderCounts
 from ileti.services.auth import Credential
 from ileti.wire.orders import OrderRequest, ReportsFilter, ReportsRequest
+
+
+def _summary(order: Order, counts: OrderCounts, status: Code) -> dict[str, Any]:
+    """The fields get-report and get-reports share (the id's type differs: the SDKs
+    read get-report's as a string and get-reports' as a number)."""
+    return {
+        "id": order.id,
+        "status": int(status),
+        "total": order.total,
+        "delivered": counts.delivered,
+        "undelivered": counts.undelivered,
+        "waiting": counts.waiting,
+        "submitAt": format_local(order.submit_at),
+        "sendAt": format_local(order.send_at),
+        "sender": order.sender,
+    }
 
 
 async def report(rt: Runtime, who: Credential, req: OrderRequest) -> dict[str, Any]:
@@ -19,24 +36,13 @@ async def report(rt: Runtime, who: Credential, req: OrderRequest) -> dict[str, A
         ref.page if ref else None,
         ref.rowCount if ref else None,
     )
-    order, counts = found.order, found.counts
-    return {
-        "order": {
-            "id": str(order.id),
-            "status": int(found.status),
-            "total": order.total,
-            "delivered": counts.delivered,
-            "undelivered": counts.undelivered,
-            "waiting": counts.waiting,
-            "submitAt": format_local(order.submit_at),
-            "sendAt": format_local(order.send_at),
-            "sender": order.sender,
-            "price": order.price,
-            "message": [
-                {"number": recipient, "status": status} for _id, recipient, status in found.messages
-            ],
-        }
-    }
+    summary = _summary(found.order, found.counts, found.status)
+    summary["id"] = str(found.order.id)
+    summary["price"] = found.order.price
+    summary["message"] = [
+        {"number": recipient, "status": status} for _id, recipient, status in found.messages
+    ]
+    return {"order": summary}
 
 
 async def reports(rt: Runtime, who: Credential, req: ReportsRequest) -> dict[str, Any]:
@@ -50,20 +56,7 @@ async def reports(rt: Runtime, who: Credential, req: ReportsRequest) -> dict[str
     total, found = await rt.reports.reports(who.account_id, flt.start, flt.end, page)
     return {
         "count": total,
-        "orders": [
-            {
-                "id": order.id,
-                "status": int(status),
-                "total": order.total,
-                "delivered": counts.delivered,
-                "undelivered": counts.undelivered,
-                "waiting": counts.waiting,
-                "submitAt": format_local(order.submit_at),
-                "sendAt": format_local(order.send_at),
-                "sender": order.sender,
-            }
-            for order, counts, status in found
-        ],
+        "orders": [_summary(order, counts, status) for order, counts, status in found],
     }
 
 
