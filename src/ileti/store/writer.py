@@ -78,6 +78,7 @@ class BatchWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Op]] = {}
         self._check_idle = engine.dialect.name == "postgresql"
         self._used = 0.0
         self.batches = 0
@@ -91,23 +92,40 @@ class BatchWriter:
     def stop(self) -> None:
         """Finish every queued write, then stop the thread."""
         if self._thread is not None:
+            for ops in self._pending.values():
+                self._queue.put(ops)
+            self._pending.clear()
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
 
     def submit(self, fn: Callable[[Connection, list[A]], Sequence[R]], arg: A) -> asyncio.Future[R]:
-        """Queue one write; the future resolves after the commit that contains it."""
+        """Queue one write; the future resolves after the commit that contains it.
+
+        Writes submitted during one turn of the event loop are handed to the writer
+        thread together, at the end of that turn: one wake-up of the thread (and one
+        hand-over of the GIL) per turn instead of one per request.
+        """
         if self._thread is None:
             raise StoreUnavailable("the writer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
-        self._queue.put(_Op(fn, arg, loop, future))
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append(_Op(fn, arg, loop, future))
         return future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        ops = self._pending.pop(loop, None)
+        if ops:
+            self._queue.put(ops)
 
     # -- the writer thread -------------------------------------------------------
 
-    def _take_batch(self, first: _Op) -> tuple[list[_Op], bool]:
-        batch = [first]
+    def _take_batch(self, first: list[_Op]) -> tuple[list[_Op], bool]:
+        batch = list(first)
         stop = False
         deadline = time.monotonic() + self._linger if self._linger > 0 else 0.0
         while len(batch) < self._batch_max:
@@ -124,7 +142,7 @@ class BatchWriter:
             if item is _STOP:
                 stop = True
                 break
-            batch.append(item)
+            batch.extend(item)
         return batch, stop
 
     def _run(self) -> None:
