@@ -65,7 +65,9 @@ def _settle(pairs: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
 def _wrap(exc: BaseException) -> BaseException:
     if isinstance(exc, StoreError):
         return exc
-    if isinstance(exc, DBAPIError | SQLAlchemyError):
+    if isinstance(exc, DBAPIError | SQLAlchemyError) or type(exc).__module__.startswith(
+        ("psycopg", "sqlite3")
+    ):
         return StoreUnavailable(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])
     return exc
 
@@ -79,6 +81,9 @@ class BatchWriter:
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
         self._pending: dict[asyncio.AbstractEventLoop, list[_Op]] = {}
+        self._autocommit_ok = engine.dialect.name == "postgresql"
+        # The driver's own errors (raised by store functions that use its cursor).
+        self._driver_error: type[BaseException] = getattr(engine.dialect.dbapi, "Error", DBAPIError)
         self._check_idle = engine.dialect.name == "postgresql"
         self._used = 0.0
         self.batches = 0
@@ -183,6 +188,13 @@ class BatchWriter:
                 self._conn.close()
             self._conn = None
 
+    def _single_statement(self, groups: dict[WriteFn, list[int]]) -> Any:
+        """For PostgreSQL, when every write of the batch is of one kind that can run as
+        one autocommitted statement (``fn.single_statement``), that statement."""
+        if not self._autocommit_ok or len(groups) != 1:
+            return None
+        return getattr(next(iter(groups)), "single_statement", None)
+
     def _execute(self, batch: list[_Op]) -> list[tuple[Any, bool]]:
         groups: dict[WriteFn, list[int]] = {}
         for index, op in enumerate(batch):
@@ -190,6 +202,18 @@ class BatchWriter:
         outcomes: list[tuple[Any, bool]] = [(None, False)] * len(batch)
         try:
             conn = self._connection()
+            single = self._single_statement(groups)
+            if single is not None:
+                # One statement is its own transaction: one round trip, one commit.
+                raw = conn.connection.dbapi_connection
+                raw.autocommit = True  # type: ignore[union-attr]
+                try:
+                    results = single(raw, [op.arg for op in batch])
+                finally:
+                    raw.autocommit = False  # type: ignore[union-attr]
+                self.batches += 1
+                self.writes += len(batch)
+                return [(result, False) for result in results]
             with conn.begin():
                 for fn, indexes in groups.items():
                     results = fn(conn, [batch[i].arg for i in indexes])
@@ -199,7 +223,7 @@ class BatchWriter:
             self.writes += len(batch)
             return outcomes
         except BaseException as exc:
-            if isinstance(exc, DBAPIError | SQLAlchemyError) and not isinstance(exc, StoreError):
+            if isinstance(exc, DBAPIError | SQLAlchemyError | self._driver_error):
                 # The connection may be broken (database restarted): start afresh.
                 self._drop_connection()
             if len(batch) == 1:
