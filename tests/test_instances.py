@@ -153,7 +153,7 @@ def fresh_connection(url: str) -> Iterator[sa.Connection]:
 
 
 def stored(url: str, account_id: int) -> tuple[list[int], int]:
-    """(every listed number, accounts.blacklist_count) as committed."""
+    """(every listed number, the kept blacklist count) as committed."""
     with fresh_connection(url) as conn:
         rows = conn.execute(
             sa.text("SELECT number FROM blacklist WHERE account_id = :id ORDER BY number"),
@@ -161,7 +161,10 @@ def stored(url: str, account_id: int) -> tuple[list[int], int]:
         ).scalars()
         numbers = [int(n) for n in rows]
         count = conn.execute(
-            sa.text("SELECT blacklist_count FROM accounts WHERE id = :id"), {"id": account_id}
+            sa.text(
+                "SELECT COALESCE(SUM(count), 0) FROM blacklist_counters WHERE account_id = :id"
+            ),
+            {"id": account_id},
         ).scalar_one()
     return numbers, int(count)
 

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ileti.models import Account
 from ileti.store.errors import AccountNotFound
-from ileti.store.schema import AUTH_TOPIC, accounts, changes
+from ileti.store.schema import AUTH_TOPIC, accounts, blacklist_counters, changes
 
 _COLUMNS = (
     accounts.c.id,
@@ -20,7 +20,10 @@ _COLUMNS = (
     accounts.c.allow_ips,
     accounts.c.senders,
     accounts.c.balance,
-    accounts.c.blacklist_count,
+    select(func.coalesce(func.sum(blacklist_counters.c.count), 0))
+    .where(blacklist_counters.c.account_id == accounts.c.id)
+    .scalar_subquery()
+    .label("blacklist_count"),
     accounts.c.created_at,
     accounts.c.updated_at,
     accounts.c.unit_price,
@@ -42,7 +45,7 @@ def _account(row: Row[Any]) -> Account:
         allow_ips=tuple(json.loads(row.allow_ips)),
         senders=tuple(json.loads(row.senders)),
         balance=row.balance,
-        blacklist_count=row.blacklist_count,
+        blacklist_count=int(row.blacklist_count),  # PostgreSQL's SUM is numeric
         created_at=row.created_at,
         updated_at=row.updated_at,
         unit_price=row.unit_price,
@@ -89,7 +92,6 @@ def create(
             allow_ips=json.dumps(list(allow_ips)),
             senders=json.dumps(list(senders)),
             balance=balance,
-            blacklist_count=0,
             created_at=now,
             updated_at=now,
         )

@@ -1,19 +1,21 @@
-"""SQL for the blacklist. ``accounts.blacklist_count`` is kept in step by every write
-here, so the unfiltered count of get-blacklist is one row read, not a scan."""
+"""SQL for the blacklist. ``blacklist_counters`` (the count and version of each
+account's list, striped per writer process) is kept in step by every write here, so the
+unfiltered count of get-blacklist is a sum over a few rows, not a scan."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, delete, func, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, and_, delete, func, select, text, tuple_
 from sqlalchemy.exc import DBAPIError
 
 from ileti.models import BlacklistEntry, BlacklistPage
-from ileti.store.schema import accounts, blacklist
+from ileti.store.schema import blacklist, blacklist_counters
 
 
 class Add(NamedTuple):
@@ -42,14 +44,21 @@ _ADD_SQL = {
         "ON CONFLICT DO NOTHING"
     ),
 }
+#: This process's counter stripe: writers in different processes add to different rows.
+STRIPES = 16
+STRIPE = os.getpid() % STRIPES
+
 _COUNT_SQL = {
     "sqlite": (
-        "UPDATE accounts SET blacklist_count = blacklist_count + ?, "
-        "blacklist_version = blacklist_version + 1 WHERE id = ?"
+        "INSERT INTO blacklist_counters (account_id, stripe, count, version) VALUES (?, ?, ?, 1) "
+        "ON CONFLICT (account_id, stripe) DO UPDATE SET count = count + excluded.count, "
+        "version = version + 1"
     ),
     "postgresql": (
-        "UPDATE accounts SET blacklist_count = blacklist_count + %s, "
-        "blacklist_version = blacklist_version + 1 WHERE id = %s"
+        "INSERT INTO blacklist_counters (account_id, stripe, count, version) "
+        "VALUES (%s, %s, %s, 1) ON CONFLICT (account_id, stripe) DO UPDATE SET "
+        "count = blacklist_counters.count + excluded.count, "
+        "version = blacklist_counters.version + 1"
     ),
 }
 
@@ -75,7 +84,7 @@ def _insert(conn: Connection, account_id: int, rows: list[tuple[int, int, str]])
             cursor.execute(_ADD_SQL[dialect], (account_id, json.dumps(rows)))
         added = cursor.rowcount
         if added:
-            cursor.execute(_COUNT_SQL[dialect], (added, account_id))
+            cursor.execute(_COUNT_SQL[dialect], (account_id, STRIPE, added))
         return added
     finally:
         cursor.close()
@@ -83,14 +92,7 @@ def _insert(conn: Connection, account_id: int, rows: list[tuple[int, int, str]])
 
 def _adjust_count(conn: Connection, account_id: int, delta: int) -> None:
     if delta:
-        conn.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id)
-            .values(
-                blacklist_count=accounts.c.blacklist_count + delta,
-                blacklist_version=accounts.c.blacklist_version + 1,
-            )
-        )
+        conn.exec_driver_sql(_COUNT_SQL[conn.dialect.name], (account_id, STRIPE, delta))
 
 
 def add(conn: Connection, items: list[Add]) -> list[None]:
@@ -113,9 +115,11 @@ _ADD_ALL_PG = (
     " SELECT a, n, b, s FROM unnest(%s::int[], %s::bigint[], %s::bigint[], %s::text[])"
     " AS t(a, n, b, s) ON CONFLICT DO NOTHING RETURNING account_id),"
     " c AS (SELECT account_id, count(*) AS n FROM ins GROUP BY account_id)"
-    " UPDATE accounts SET blacklist_count = accounts.blacklist_count + c.n,"
-    " blacklist_version = accounts.blacklist_version + 1"
-    " FROM c WHERE accounts.id = c.account_id"
+    " INSERT INTO blacklist_counters (account_id, stripe, count, version)"
+    " SELECT account_id, %s, n, 1 FROM c"
+    " ON CONFLICT (account_id, stripe) DO UPDATE SET"
+    " count = blacklist_counters.count + excluded.count,"
+    " version = blacklist_counters.version + 1"
 )
 
 
@@ -128,6 +132,7 @@ def _add_single_statement(raw: Any, items: list[Add]) -> list[None]:
                 [i.number for i in items],
                 [i.blocked_at for i in items],
                 [i.source for i in items],
+                STRIPE,
             ),
         )
     return [None] * len(items)
@@ -167,7 +172,7 @@ def add_many(
         added = cursor.rowcount
         cursor.execute("TRUNCATE blacklist_import")
         if added:
-            cursor.execute(_COUNT_SQL["postgresql"], (added, account_id))
+            cursor.execute(_COUNT_SQL["postgresql"], (account_id, STRIPE, added))
         return added
     finally:
         cursor.close()
@@ -292,10 +297,12 @@ def page(
     version = None
     if start is None and end is None:
         total, version = conn.execute(
-            select(accounts.c.blacklist_count, accounts.c.blacklist_version).where(
-                accounts.c.id == account_id
-            )
+            select(
+                func.coalesce(func.sum(blacklist_counters.c.count), 0),
+                func.coalesce(func.sum(blacklist_counters.c.version), 0),
+            ).where(blacklist_counters.c.account_id == account_id)
         ).one()
+        total, version = int(total), int(version)  # PostgreSQL's SUM is numeric
     else:
         total = conn.execute(select(func.count()).select_from(blacklist).where(where)).scalar_one()
     if offset >= total or limit <= 0:

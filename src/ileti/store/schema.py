@@ -44,11 +44,6 @@ accounts = Table(
     Column("senders", Text, nullable=False),
     # SMS credits.
     Column("balance", BigInteger, nullable=False),
-    # Kept equal to the account's rows in ``blacklist`` by every write of the store.
-    Column("blacklist_count", BigInteger, nullable=False),
-    # Bumped by every change to the account's blacklist (migration 0004): deep
-    # get-blacklist pages use bookmarks cached for one version.
-    Column("blacklist_version", BigInteger, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     # Sending settings (migration 0002).
@@ -81,6 +76,19 @@ blacklist = Table(
     Column("source", String(16), nullable=False),
     Index("ix_blacklist_account_blocked", "account_id", "blocked_at", "number"),
     sqlite_with_rowid=False,
+)
+
+# An account's blacklist count and version (migration 0005), striped: each writer
+# process adds to its own row, so writers in several processes do not queue on one row.
+# The count is the sum of the account's rows; so is the version, bumped by every change
+# to the account's list (deep get-blacklist pages use bookmarks cached per version).
+blacklist_counters = Table(
+    "blacklist_counters",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("stripe", Integer, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("version", BigInteger, nullable=False),
 )
 
 # A version per topic, bumped in the same transaction as the change it announces, so
