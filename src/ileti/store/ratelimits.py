@@ -56,16 +56,15 @@ def _take_one(conn: Connection, take: Take, now: int) -> int:
     )
     if conn.execute(statement).rowcount == 1:
         return 0
+    # No row yet, or (PostgreSQL, READ COMMITTED) one that another instance committed
+    # after this statement's snapshot: make sure it exists, then try once more on the
+    # row as now committed.
+    _insert_missing(conn, take.account_id)
+    if conn.execute(statement).rowcount == 1:
+        return 0
     tat = conn.execute(
         select(rate_limits.c.tat).where(rate_limits.c.account_id == take.account_id)
-    ).scalar_one_or_none()
-    if tat is None:
-        _insert_missing(conn, take.account_id)
-        if conn.execute(statement).rowcount == 1:
-            return 0
-        tat = conn.execute(
-            select(rate_limits.c.tat).where(rate_limits.c.account_id == take.account_id)
-        ).scalar_one()
+    ).scalar_one()
     return max(1, max(tat, now) + cost_us - burst_us - now)
 
 
