@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -96,8 +97,9 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, auth_refresh_seconds=0.1)
 
 
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+@asynccontextmanager
+async def started(settings: Settings) -> AsyncIterator[Runtime]:
+    """A running instance (store, writer, background loops) for the duration."""
     rt = Runtime.build(settings)
     await rt.start()
     try:
@@ -106,10 +108,30 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await rt.stop()
 
 
+@asynccontextmanager
+async def asgi_client(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to ``rt`` in process, from 127.0.0.1."""
+    transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
+        yield c
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    """A running instance and a client for it (tests with several instances)."""
+    async with started(settings) as rt, asgi_client(rt) as c:
+        yield rt, c
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    async with started(settings) as rt:
+        yield rt
+
+
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=App(runtime), client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
+    async with asgi_client(runtime) as c:
         yield c
 
 

@@ -15,14 +15,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL, SECOND, from_us, now_us
 from ileti.config import Settings
 from ileti.services.accounts import Issued
 from ileti.store import webhooks as webhook_store
 from ileti.store.database import transact
-from tests.conftest import auth
+from tests.conftest import auth, running
 from tests.helpers import call
 from tests.test_webhooks import (
     DELIVERED_TO,
@@ -52,18 +51,6 @@ def settings(database_url: str) -> Settings:
         delivery_poll_seconds=0.05,
         webhook_backoff_seconds=0.2,
     )
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    rt = Runtime.build(settings)
-    await rt.start()
-    transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40000))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
-            yield rt, c
-    finally:
-        await rt.stop()
 
 
 async def report(client: httpx.AsyncClient, issued: Issued, order_id: int) -> dict[str, Any]:

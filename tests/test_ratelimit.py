@@ -27,7 +27,7 @@ from ileti.config import ConfigError, Settings
 from ileti.services.accounts import Issued
 from ileti.store import ratelimits as rate_store
 from ileti.store.schema import accounts, orders
-from tests.conftest import auth, xml_of
+from tests.conftest import asgi_client, auth, started, xml_of
 from tests.helpers import call, parse_xml_response
 
 RATE = 2
@@ -374,18 +374,13 @@ def redis_settings(redis_server: redis.Redis, sqlite_url: str) -> Iterator[Setti
 
 @pytest.fixture
 async def redis_runtime(redis_settings: Settings) -> AsyncIterator[Runtime]:
-    rt = Runtime.build(redis_settings)
-    await rt.start()
-    try:
+    async with started(redis_settings) as rt:
         yield rt
-    finally:
-        await rt.stop()
 
 
 @pytest.fixture
 async def redis_client(redis_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=App(redis_runtime), client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
+    async with asgi_client(redis_runtime) as c:
         yield c
 
 
