@@ -18,13 +18,12 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL
 from ileti.config import ConfigError, Settings
 from ileti.services import outbox as outbox_service
 from ileti.services.accounts import Issued
-from tests.conftest import auth
+from tests.conftest import auth, running
 from tests.helpers import call
 
 TOKEN = "outbox-admin-token-0123456789"
@@ -307,18 +306,12 @@ async def test_token_required(
 async def test_absent_without_a_token(settings: Settings, account: Issued) -> None:
     from dataclasses import replace
 
-    rt = Runtime.build(replace(settings, admin_token=None))
-    await rt.start()
-    try:
-        transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
-            absent = await c.get("/no-such-page")
-            for headers in ({}, BEARER):
-                r = await c.get("/outbox", headers=headers)
-                assert (r.status_code, r.text) == (404, absent.text)
-                assert r.headers["content-type"] == absent.headers["content-type"]
-    finally:
-        await rt.stop()
+    async with running(replace(settings, admin_token=None)) as (_rt, c):
+        absent = await c.get("/no-such-page")
+        for headers in ({}, BEARER):
+            r = await c.get("/outbox", headers=headers)
+            assert (r.status_code, r.text) == (404, absent.text)
+            assert r.headers["content-type"] == absent.headers["content-type"]
 
 
 def test_token_setting() -> None:

@@ -27,7 +27,7 @@ from ileti.config import ConfigError, Settings
 from ileti.services.accounts import Issued
 from ileti.store import ratelimits as rate_store
 from ileti.store.schema import accounts, orders
-from tests.conftest import asgi_client, auth, started, xml_of
+from tests.conftest import asgi_client, auth, running, started, xml_of
 from tests.helpers import call, parse_xml_response
 
 RATE = 2
@@ -242,31 +242,25 @@ async def test_unauthenticated_requests_are_not_counted(
 async def test_two_instances_on_one_database_share_the_limit(
     runtime: Runtime, client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    other = Runtime.build(settings)
-    await other.start(migrate=False)
-    try:
-        transport = httpx.ASGITransport(app=App(other), client=("127.0.0.1", 40001))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c2:
-            issued = await new_account(runtime)
-            await known_to(c2, issued)
-            # Through the first instance, the whole burst; the second one refuses more.
-            assert (await send(client, issued, numbers(BURST)))[0] == 200
-            request = {"authentication": auth(issued), "order": order(numbers(BURST, 100))}
-            r = await c2.post("/v1/send-sms/json", json={"request": request})
-            assert_limited(r.status_code, r.json()["response"], r.headers)
+    async with running(settings) as (_other, c2):
+        issued = await new_account(runtime)
+        await known_to(c2, issued)
+        # Through the first instance, the whole burst; the second one refuses more.
+        assert (await send(client, issued, numbers(BURST)))[0] == 200
+        request = {"authentication": auth(issued), "order": order(numbers(BURST, 100))}
+        r = await c2.post("/v1/send-sms/json", json={"request": request})
+        assert_limited(r.status_code, r.json()["response"], r.headers)
 
-            # Concurrent sends through both instances: an account at 1/s with a burst
-            # of 20 takes exactly four requests of five recipients.
-            slow = await new_account(runtime, "slow", rate_limit=1)
-            await known_to(c2, slow)
-            results = await asyncio.gather(
-                *(send(client if i % 2 else c2, slow, numbers(5, 1000 * i)) for i in range(10))
-            )
-            statuses = sorted(status for status, _, _ in results)
-            assert statuses == [200] * 4 + [429] * 6
-            assert await stored_orders(runtime, slow) == 4
-    finally:
-        await other.stop()
+        # Concurrent sends through both instances: an account at 1/s with a burst
+        # of 20 takes exactly four requests of five recipients.
+        slow = await new_account(runtime, "slow", rate_limit=1)
+        await known_to(c2, slow)
+        results = await asyncio.gather(
+            *(send(client if i % 2 else c2, slow, numbers(5, 1000 * i)) for i in range(10))
+        )
+        statuses = sorted(status for status, _, _ in results)
+        assert statuses == [200] * 4 + [429] * 6
+        assert await stored_orders(runtime, slow) == 4
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -299,21 +293,15 @@ async def test_rate_limit_zero_turns_the_default_off(database_url: str) -> None:
     settings = Settings(
         database_url=database_url, auth_refresh_seconds=0.1, rate_limit=0, rate_limit_burst=BURST
     )
-    rt = Runtime.build(settings)
-    await rt.start()
-    try:
-        transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
-            free = await new_account(rt, "free")
-            for i in range(5):
-                assert (await send(c, free, numbers(BURST, 100 * i)))[0] == 200
-            assert await rt.store.read(rate_store.tat_of, free.account.id) is None
-            # An account with a limit of its own is still limited.
-            own = await new_account(rt, "own", rate_limit=1)
-            assert (await send(c, own, numbers(BURST)))[0] == 200
-            assert_limited(*await send(c, own, numbers(BURST, 100)))
-    finally:
-        await rt.stop()
+    async with running(settings) as (rt, c):
+        free = await new_account(rt, "free")
+        for i in range(5):
+            assert (await send(c, free, numbers(BURST, 100 * i)))[0] == 200
+        assert await rt.store.read(rate_store.tat_of, free.account.id) is None
+        # An account with a limit of its own is still limited.
+        own = await new_account(rt, "own", rate_limit=1)
+        assert (await send(c, own, numbers(BURST)))[0] == 200
+        assert_limited(*await send(c, own, numbers(BURST, 100)))
 
 
 def test_settings_from_env() -> None:
@@ -437,23 +425,14 @@ async def test_redis_validation_failures_are_not_counted(
 async def test_two_instances_on_one_redis_share_the_limit(
     redis_runtime: Runtime, redis_client: httpx.AsyncClient, redis_settings: Settings
 ) -> None:
-    other = Runtime.build(redis_settings)
-    await other.start(migrate=False)
-    try:
-        transport = httpx.ASGITransport(app=App(other), client=("127.0.0.1", 40001))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c2:
-            slow = await new_account(redis_runtime, "slow", rate_limit=1)
-            await known_to(c2, slow)
-            results = await asyncio.gather(
-                *(
-                    send(redis_client if i % 2 else c2, slow, numbers(5, 1000 * i))
-                    for i in range(10)
-                )
-            )
-            assert sorted(status for status, _, _ in results) == [200] * 4 + [429] * 6
-            assert await stored_orders(redis_runtime, slow) == 4
-    finally:
-        await other.stop()
+    async with running(redis_settings) as (_other, c2):
+        slow = await new_account(redis_runtime, "slow", rate_limit=1)
+        await known_to(c2, slow)
+        results = await asyncio.gather(
+            *(send(redis_client if i % 2 else c2, slow, numbers(5, 1000 * i)) for i in range(10))
+        )
+        assert sorted(status for status, _, _ in results) == [200] * 4 + [429] * 6
+        assert await stored_orders(redis_runtime, slow) == 4
 
 
 async def test_redis_down_falls_back_to_the_database(
@@ -467,18 +446,12 @@ async def test_redis_down_falls_back_to_the_database(
         rate_limit_burst=BURST,
         redis_url="redis://127.0.0.1:1/0",
     )
-    rt = Runtime.build(settings)
-    await rt.start()
-    try:
-        transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
-            issued = await new_account(rt)
-            with caplog.at_level(logging.WARNING, logger="ileti.ratelimit"):
-                assert (await send(c, issued, numbers(BURST)))[0] == 200
-                assert_limited(*await send(c, issued, numbers(BURST, 100)))
-            warnings = [r for r in caplog.records if r.name == "ileti.ratelimit"]
-            assert len(warnings) == 1
-            assert "using the database" in warnings[0].getMessage()
-            assert await rt.store.read(rate_store.tat_of, issued.account.id) is not None
-    finally:
-        await rt.stop()
+    async with running(settings) as (rt, c):
+        issued = await new_account(rt)
+        with caplog.at_level(logging.WARNING, logger="ileti.ratelimit"):
+            assert (await send(c, issued, numbers(BURST)))[0] == 200
+            assert_limited(*await send(c, issued, numbers(BURST, 100)))
+        warnings = [r for r in caplog.records if r.name == "ileti.ratelimit"]
+        assert len(warnings) == 1
+        assert "using the database" in warnings[0].getMessage()
+        assert await rt.store.read(rate_store.tat_of, issued.account.id) is not None

@@ -11,12 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from tests.conftest import auth, xml_of
+from tests.conftest import auth, running, xml_of
 from tests.helpers import call
 from tests.test_send_sms import (
     INVALID,
@@ -200,26 +199,20 @@ async def test_report_xml_shape(client: httpx.AsyncClient, acme: Issued) -> None
 
 async def test_report_of_a_delivered_order(database_url: str) -> None:
     """With the simulated carrier reporting at once: 111 and 112, order status 114."""
-    fast = Runtime.build(
+    async with running(
         Settings(database_url=database_url, auth_refresh_seconds=0.1, delivery_delay_seconds=0)
-    )
-    await fast.start()
-    try:
+    ) as (fast, c):
         issued = await fast.accounts.create("acme", senders=("ILETI",), balance=10)
-        transport = httpx.ASGITransport(app=App(fast), client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
-            order_id = await sent(c, issued, order_of([*numbers(2), INVALID]))
-            for _ in range(100):
-                status, body = await report(c, issued, order_id)
-                if status == 200 and body["order"]["status"] == 114:
-                    break
-                await asyncio.sleep(0.1)
-            got = body["order"]
-            counters = [got[k] for k in ("status", "delivered", "undelivered", "waiting")]
-            assert counters == [114, 2, 1, 0]
-            assert [m["status"] for m in got["message"]] == [111, 111, 112]
-    finally:
-        await fast.stop()
+        order_id = await sent(c, issued, order_of([*numbers(2), INVALID]))
+        for _ in range(100):
+            status, body = await report(c, issued, order_id)
+            if status == 200 and body["order"]["status"] == 114:
+                break
+            await asyncio.sleep(0.1)
+        got = body["order"]
+        counters = [got[k] for k in ("status", "delivered", "undelivered", "waiting")]
+        assert counters == [114, 2, 1, 0]
+        assert [m["status"] for m in got["message"]] == [111, 111, 112]
 
 
 # -- cancel-order -----------------------------------------------------------------------------
