@@ -33,10 +33,12 @@ import pytest
 from ileti import numbers
 from ileti.api.runtime import Runtime
 from ileti.services.accounts import Issued
+from ileti.values import MAX_ROWS, Page
 
 OK = (200, "İşlem başarılı")
 BAD_REQUEST = (400, "İstek çözümlenemedi")
 UNAUTHORIZED = (401, "Üyelik bilgileri hatalı")
+UNPROCESSABLE = (422, "İstek içerisindeki değerler doğrulanamadı.")
 BAD_DATE = (458, "Tarih aralığı hatalı")
 BAD_NUMBER = (466, "Hatalı numara")
 NOT_LISTED = (474, "Bu numara üzerindeki engelleme kaldırılamaz")
@@ -48,7 +50,7 @@ FUTURE = "2099-12-31 23:59:59"
 
 async def listed(runtime: Runtime, account: Issued) -> list[str]:
     """What the store holds for the account, in get-blacklist order."""
-    page = await runtime.blacklist.page(account.account.id)
+    page = await runtime.blacklist.page(account.account.id, Page(1, MAX_ROWS))
     return [numbers.e164(n) for n in page.numbers]
 
 
@@ -742,7 +744,10 @@ async def test_empty_page_and_row_count_mean_not_given_in_both_encodings(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued
 ) -> None:
     """The documented template leaves "page" and "rowCount" empty: JSON "" is read as
-    an empty XML element is, as not given (page 1, 1000 rows). Non-digits stay 400."""
+    an empty XML element is, as not given (page 1, 1000 rows). Text that is not a whole
+    number is a value that fails validation (422, after authentication, as in every
+    action); a value of the wrong JSON type is a body that does not parse (400, before
+    authentication)."""
     node = SDKS[1]
     expect(await post(client, node, *add(node, account, "+905330000099")), node, OK)
     key, hash_ = _q(account.account.key), _q(account.hash)
@@ -754,7 +759,15 @@ async def test_empty_page_and_row_count_mean_not_given_in_both_encodings(
         view = await post(client, node, "get-blacklist/json", body)
         expect(view, node, OK)
         assert view.numbers == ["+905330000099"]
-    for page, rows in (('"abc"', "1"), ("1", '"ten"'), ("[]", "1"), ("true", "1")):
+    for page, rows in (('"abc"', "1"), ("1", '"ten"')):
+        body = (
+            f'{{"request":{{"authentication":{{"key":{key},"hash":{hash_}}},'
+            f'"blacklist":{{"page":{page},"rowCount":{rows}}}}}}}'
+        )
+        expect(await post(client, node, "get-blacklist/json", body), node, UNPROCESSABLE)
+        wrong = body.replace(account.hash, WRONG_HASH)
+        expect(await post(client, node, "get-blacklist/json", wrong), node, UNAUTHORIZED)
+    for page, rows in (("[]", "1"), ("true", "1"), ("1.5", "1")):
         body = (
             f'{{"request":{{"authentication":{{"key":{key},"hash":{hash_}}},'
             f'"blacklist":{{"page":{page},"rowCount":{rows}}}}}}}'

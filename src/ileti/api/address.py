@@ -4,32 +4,21 @@ proxy; anything further left could have been written by the client)."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
-from ileti.config import Network
-
-
-def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in proxies)
+from ileti.networks import Network, contains
 
 
 def client_address(scope: dict[str, Any], proxies: tuple[Network, ...]) -> str | None:
     client = scope.get("client")
     peer = client[0] if client else None
-    if peer is None or not proxies or not _trusted(peer, proxies):
+    if peer is None or not proxies or not contains(proxies, peer):
         return peer
     forwarded: list[str] = []
     for name, value in scope.get("headers", ()):
         if name == b"x-forwarded-for":
             forwarded.extend(part.strip() for part in value.decode("latin-1").split(","))
     for hop in reversed([f for f in forwarded if f]):
-        if not _trusted(hop, proxies):
+        if not contains(proxies, hop):
             return hop
     return forwarded[0] if forwarded else peer

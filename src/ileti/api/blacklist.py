@@ -8,6 +8,7 @@ from ileti import numbers
 from ileti.api.runtime import Runtime
 from ileti.errors import BadRequest
 from ileti.services.auth import Credential
+from ileti.values import page_of
 from ileti.wire.structs import BlacklistFilter, BlacklistQueryRequest, NumberRequest
 
 
@@ -35,9 +36,7 @@ async def get(rt: Runtime, who: Credential, req: BlacklistQueryRequest) -> dict[
         elif query.filter:
             raise BadRequest("filter must be an object")
         page, row_count = query.page, query.rowCount
-    result = await rt.blacklist.page(
-        who.account_id, start=start, end=end, page=page, row_count=row_count
-    )
+    result = await rt.blacklist.page(who.account_id, page_of(page, row_count), start=start, end=end)
     return {
         "blacklist": {
             "count": result.count,

@@ -18,16 +18,15 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ileti.config import Network, parse_networks
 from ileti.errors import Unauthorized
 from ileti.models import Account
+from ileti.networks import Network, contains, parse_networks
 from ileti.store import Store
 from ileti.store import accounts as account_store
 
@@ -73,17 +72,7 @@ class Credential:
         )
 
     def admits(self, address: str | None) -> bool:
-        if not self.networks:
-            return True
-        if address is None:
-            return False
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip in network for network in self.networks)
+        return not self.networks or contains(self.networks, address)
 
 
 _MISSING = object()

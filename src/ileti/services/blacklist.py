@@ -11,18 +11,12 @@ from typing import Any
 
 from ileti import numbers
 from ileti.clock import SECOND, now_us, parse_local
-from ileti.errors import (
-    DateRangeInvalid,
-    InvalidNumber,
-    NotBlacklisted,
-    PageOutOfRange,
-    Unprocessable,
-)
+from ileti.errors import DateRangeInvalid, InvalidNumber, NotBlacklisted
 from ileti.models import BlacklistEntry, BlacklistPage
 from ileti.store import Store
 from ileti.store import blacklist as blacklist_store
+from ileti.values import Page
 
-MAX_ROWS = 1000
 SOURCES = ("api", "cli", "import", "panel")
 IMPORT_CHUNK = 20_000
 
@@ -96,34 +90,14 @@ class BlacklistService:
         return number
 
     async def page(
-        self,
-        account_id: int,
-        *,
-        start: str | None = None,
-        end: str | None = None,
-        page: int | None = None,
-        row_count: int | None = None,
+        self, account_id: int, page: Page, *, start: str | None = None, end: str | None = None
     ) -> BlacklistPage:
-        page = 1 if page is None else page
-        if page < 1:
-            raise PageOutOfRange(f"page {page}")
-        row_count = MAX_ROWS if row_count is None else min(row_count, MAX_ROWS)
-        if row_count < 1:
-            raise Unprocessable(f"rowCount {row_count}")
+        """One page in blocked-at order, and the count of all entries blocked from
+        ``start`` to ``end`` (``Y-m-d H:i:s`` or ``Y-m-d``, Istanbul time; 458)."""
         since, until = _moment(start, end=False), _moment(end, end=True)
         if since is not None and until is not None and since >= until:
             raise DateRangeInvalid("start after end")
-        return await self._store.read(
-            _page_query,
-            account_id,
-            since,
-            until,
-            (page - 1) * row_count,
-            row_count,
-        )
-
-    async def is_listed(self, account_id: int, raw: Any) -> bool:
-        return await self._store.read(blacklist_store.is_listed, account_id, parse_number(raw))
+        return await self._store.read(_page_query, account_id, since, until, page.offset, page.size)
 
     def import_numbers(
         self,

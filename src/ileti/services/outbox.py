@@ -14,17 +14,16 @@ from sqlalchemy import Connection
 
 from ileti.clock import format_local
 from ileti.errors import Code
+from ileti.services.order_rules import SKIPPED
 from ileti.store import AccountNotFound, Store
 from ileti.store import accounts as account_store
 from ileti.store import outbox as outbox_store
 from ileti.store.outbox import OutboxMessage
+from ileti.values import MAX_ID, whole
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 CHUNK = 1000
-MAX_ID = 2**63 - 1
-#: Reasons decided when the order was accepted: these messages never went out.
-SKIPPED = frozenset({"blacklisted", "invalid", "not_test_number"})
 
 
 class OutboxQueryError(ValueError):
@@ -39,12 +38,13 @@ class OutboxPage:
 
 
 def _whole(name: str, raw: str | int | None, *, low: int, high: int) -> int | None:
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-        return None
-    text = str(raw).strip()
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+    try:
+        found = whole(raw)
+    except ValueError:
+        found = low - 1
+    if found is not None and not low <= found <= high:
         raise OutboxQueryError(f"{name} must be a whole number from {low} to {high}")
-    return int(text)
+    return found
 
 
 def parse_limit(raw: str | int | None) -> int:

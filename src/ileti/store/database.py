@@ -1,8 +1,9 @@
 """The Store: engines, the durable writer, reads on a thread pool, migrations.
 
-Callers pass store functions (``ileti.store.accounts``, ``ileti.store.blacklist``);
+Callers pass store functions (``ileti.store.accounts``, ``ileti.store.blacklist``, ...);
 only those hold SQL. Reads run on a small thread pool; writes go through the batched
-writer and resolve only after their commit.
+writer (``write`` for batched functions, ``transaction`` for a service's composed
+transaction) and resolve only after their commit.
 """
 
 from __future__ import annotations
@@ -14,23 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ileti.config import Settings
 from ileti.store.engine import create_engines
-from ileti.store.errors import StoreError, StoreUnavailable
+from ileti.store.errors import is_driver_error, translate
 from ileti.store.writer import BatchWriter
 
 R = TypeVar("R")
 A = TypeVar("A")
-
-
-def _guard(exc: BaseException) -> BaseException:
-    if isinstance(exc, StoreError):
-        return exc
-    if isinstance(exc, DBAPIError | SQLAlchemyError):
-        return StoreUnavailable(str(exc).splitlines()[0])
-    return exc
 
 
 class Store:
@@ -74,16 +66,20 @@ class Store:
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 return fn(conn, *args)
-        except (DBAPIError, SQLAlchemyError) as exc:
-            raise _guard(exc) from exc
+        except Exception as exc:
+            if is_driver_error(exc):
+                raise translate(exc) from exc
+            raise
 
     def write_sync(self, fn: Callable[[Connection], R]) -> R:
         """One transaction outside the batched writer (CLI bulk work, migrations)."""
         try:
             with self.writer_engine.begin() as conn:
                 return fn(conn)
-        except (DBAPIError, SQLAlchemyError) as exc:
-            raise _guard(exc) from exc
+        except Exception as exc:
+            if is_driver_error(exc):
+                raise translate(exc) from exc
+            raise
 
     async def read(self, fn: Callable[..., R], *args: Any) -> R:
         loop = asyncio.get_running_loop()
@@ -92,18 +88,15 @@ class Store:
         )
 
     def write(self, fn: Callable[[Connection, list[A]], list[R]], arg: A) -> Awaitable[R]:
-        """Queue a write for the batched writer; await it for the result after commit."""
+        """Queue a batched write; await it for the result after commit."""
         return self.writer.submit(fn, arg)
+
+    def transaction(self, call: Callable[[Connection], R]) -> Awaitable[R]:
+        """Run ``call(conn)`` (a service's composition of store primitives) in its own
+        savepoint of the writer's next transaction; its result after the commit, or what
+        it raised, with nothing of it kept."""
+        return self.writer.transaction(call)
 
     @staticmethod
     def ping_conn(conn: Connection) -> int:
         return int(conn.execute(text("SELECT 1")).scalar_one())
-
-
-def _call_each(conn: Connection, calls: list[Callable[[Connection], Any]]) -> list[Any]:
-    return [call(conn) for call in calls]
-
-
-async def transact(store: Store, call: Callable[[Connection], R]) -> R:
-    """Run ``call(conn)`` in a transaction of the batched writer; the result after commit."""
-    return await store.write(_call_each, call)

@@ -40,29 +40,13 @@ class BlacklistFilter(msgspec.Struct):
     end: str | None = None
 
 
-def _whole(value: int | str | None) -> int | None:
-    if not isinstance(value, str):
-        return value
-    if not value.strip():
-        return None
-    try:
-        return msgspec.convert(value.strip(), int, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ValueError(f"not a whole number: {value!r}") from exc
-
-
 class BlacklistQuery(msgspec.Struct):
     # Some clients send an empty array for "no filter" (PHP's empty array).
     filter: BlacklistFilter | list[Any] | None = None
-    # A number or a string of digits; "" (the documented request template's value)
-    # means "not given", as an empty XML element does. Resolved to int | None below.
+    # A number or a string, judged by ``ileti.values`` after authentication ("" means
+    # "not given", as in the documented request template and an empty XML element).
     page: int | str | None = None
     rowCount: int | str | None = None
-
-    def __post_init__(self) -> None:
-        # Runs while decoding: a ValueError here is a ValidationError, so a 400.
-        self.page = _whole(self.page)
-        self.rowCount = _whole(self.rowCount)
 
 
 class BlacklistQueryRequest(msgspec.Struct):
