@@ -24,7 +24,6 @@ from ileti.services.accounts import Issued
 from ileti.services.auth import api_hash, hash_digest
 from ileti.store import accounts as account_store
 from ileti.store import blacklist as blacklist_store
-from ileti.store.database import transact
 from tests.conftest import auth, xml_of
 
 ENCODINGS = ("json", "xml", "form")
@@ -223,7 +222,7 @@ async def test_spec_test_vector_authenticates(runtime: Runtime, client: httpx.As
         balance=0,
         now=now_us(),
     )
-    await transact(runtime.store, create)
+    await runtime.store.transaction(create)
     runtime.auth.invalidate()
     for hash_hex in (SPEC_HASH, SPEC_HASH.upper()):
         r = await post(

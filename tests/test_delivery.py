@@ -20,7 +20,6 @@ from ileti.clock import ISTANBUL, SECOND, from_us, now_us
 from ileti.config import Settings
 from ileti.services.accounts import Issued
 from ileti.store import webhooks as webhook_store
-from ileti.store.database import transact
 from tests.conftest import auth, running
 from tests.helpers import call
 from tests.test_webhooks import (
@@ -223,7 +222,7 @@ async def test_a_scheduled_order_is_dispatched_at_its_time(
     )
     assert (status, body["status"]["code"]) == (456, 456)
 
-    await transact(runtime.store, _move_send_at(order_id))
+    await runtime.store.transaction(_move_send_at(order_id))
 
     async def delivered() -> bool:
         return (await statuses(runtime, order_id))[DELIVERED_TO][0] == 111
@@ -245,7 +244,7 @@ async def test_a_cancelled_order_is_never_dispatched(
         client, "cancel-order", {"authentication": auth(issued), "order": {"id": order_id}}
     )
     assert (status, body["status"]["code"]) == (200, 200)
-    await transact(runtime.store, _move_send_at(order_id))  # its time comes
+    await runtime.store.transaction(_move_send_at(order_id))  # its time comes
     # A later order is delivered: the carrier has been round since.
     other = await send(client, issued, [UNDELIVERED_TO])
 

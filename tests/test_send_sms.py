@@ -477,9 +477,8 @@ async def test_cancel_of_a_dispatched_scheduled_order_is_455(
     def dispatch(conn: sa.Connection) -> None:
         conn.execute(sa.update(orders).where(orders.c.id == order_id).values(dispatched=True))
 
-    from ileti.store.database import transact
 
-    await transact(runtime.store, dispatch)
+    await runtime.store.transaction(dispatch)
     assert await cancel(client, acme, order_id) == (455, error(455))
     assert await balance(runtime, acme) == 999
 

@@ -210,35 +210,3 @@ class IysListInvalid(ApiError):
 
 class IysCodeMissing(ApiError):
     code = Code.IYS_CODE_MISSING
-
-
-#: The exception for each code, so a code computed elsewhere (the store's order
-#: outcome) can be raised as what it is.
-BY_CODE: dict[Code, type[ApiError]] = {
-    cls.code: cls
-    for cls in (
-        BadRequest,
-        Unauthorized,
-        InsufficientBalance,
-        NotFound,
-        Unprocessable,
-        DateRangeInvalid,
-        PageOutOfRange,
-        InvalidNumber,
-        NotBlacklisted,
-        Unavailable,
-        SenderNotAllowed,
-        DuplicateOrder,
-        InvalidRecipients,
-        OrderTooLarge,
-        EmptyText,
-        OrderNotFound,
-        OrderNotDue,
-        BadSendDate,
-        EmptySender,
-        BadSender,
-        IysMissing,
-        IysListInvalid,
-        IysCodeMissing,
-    )
-}

@@ -44,31 +44,26 @@ class BlacklistPage:
     numbers: list[int]
 
 
-@dataclass(slots=True)
-class OrderDraft:
-    """A send-sms request, checked and priced per text, before the blacklist and the
-    balance are consulted (the store does that in the order's transaction)."""
+@dataclass(frozen=True, slots=True)
+class OutgoingText:
+    """One text of a send-sms request and its recipients as written (validated later)."""
 
-    account_id: int
-    sender: str
-    iys: bool
-    iys_list: str | None
-    submit_at: int
-    send_at: int
-    scheduled: bool
-    texts: list[tuple[str, int]]  # (text, parts)
-    # (text index, the recipient as shown, its stored number or None when invalid)
-    recipients: list[tuple[int, str, int | None]]
-    fingerprint: str
-    free: bool = False  # APITEST
-    only_number: int | None = None  # APITEST: the account's test number
-    duplicate_since: int = 0  # orders with the same fingerprint since then: 451
+    text: str | None
+    recipients: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class OrderOutcome:
-    code: int  # 200, or 452 / 402 / 451
-    order_id: int | None = None
+class SendCommand:
+    """A send-sms request in plain terms, whatever encoding it came in. Values are as
+    sent (stripped text); the order service checks them in the documented order."""
+
+    sender: str | None
+    #: ``sendDateTime``: None or "" for now, else ``dd/MM/yyyy HH:mm``.
+    schedule: str | None
+    #: ``iys`` as text ("0", "1"), None when not given.
+    iys: str | None
+    iys_list: str | None
+    texts: tuple[OutgoingText, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +79,7 @@ class Order:
     dispatched: bool
     cancelled: bool
     total: int
+    #: Credits charged: 0 once the order is cancelled and refunded.
     price: int
 
 

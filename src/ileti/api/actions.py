@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ileti.api import account, blacklist, reports, sending
+from ileti.api import account, blacklist, orders
 from ileti.wire.orders import OrderRequest, ReportsRequest, SendSmsRequest
 from ileti.wire.structs import AuthOnlyRequest, BlacklistQueryRequest, NumberRequest
 
@@ -33,10 +33,10 @@ ACTIONS: dict[str, Action] = {
         Action("get-blacklist", BlacklistQueryRequest, blacklist.get),
         Action("get-balance", AuthOnlyRequest, account.balance),
         Action("get-sender", AuthOnlyRequest, account.senders),
-        Action("send-sms", SendSmsRequest, sending.send, get_form=True, large_body=True),
-        Action("get-report", OrderRequest, reports.report),
-        Action("get-reports", ReportsRequest, reports.reports),
-        Action("get-report-summary", ReportsRequest, reports.reports),
-        Action("cancel-order", OrderRequest, reports.cancel),
+        Action("send-sms", SendSmsRequest, orders.send, get_form=True, large_body=True),
+        Action("get-report", OrderRequest, orders.report),
+        Action("get-reports", ReportsRequest, orders.reports),
+        Action("get-report-summary", ReportsRequest, orders.reports),
+        Action("cancel-order", OrderRequest, orders.cancel),
     )
 }

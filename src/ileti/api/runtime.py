@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ileti.clock import SYSTEM, Clock
 from ileti.config import Settings
 from ileti.services.accounts import AccountService
 from ileti.services.auth import Authenticator
 from ileti.services.blacklist import BlacklistService
-from ileti.services.delivery import Carrier
+from ileti.services.carrier import Carrier
+from ileti.services.orders import OrderService
 from ileti.services.ratelimit import RateLimiter
-from ileti.services.reports import ReportService
-from ileti.services.sending import SendingService
 from ileti.services.webhooks import WebhookSender
 from ileti.store import Store
 
@@ -23,28 +23,29 @@ class Runtime:
     auth: Authenticator
     accounts: AccountService
     blacklist: BlacklistService
-    sending: SendingService
+    orders: OrderService
     ratelimit: RateLimiter
-    reports: ReportService
     carrier: Carrier
     webhooks: WebhookSender
+    #: What every time-driven part reads (tests give one they can advance).
+    clock: Clock
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
         store = Store(settings)
         auth = Authenticator(store, refresh_seconds=settings.auth_refresh_seconds)
-        ratelimit = RateLimiter(settings, store)
+        ratelimit = RateLimiter(settings)
         return cls(
             settings=settings,
             store=store,
             auth=auth,
             accounts=AccountService(store, on_change=auth.invalidate),
             blacklist=BlacklistService(store),
-            sending=SendingService(store, limiter=ratelimit),
+            orders=OrderService(store, limiter=ratelimit, clock=clock),
             ratelimit=ratelimit,
-            reports=ReportService(store),
-            carrier=Carrier(store, settings),
-            webhooks=WebhookSender(store, settings),
+            carrier=Carrier(store, settings, clock=clock),
+            webhooks=WebhookSender(store, settings, clock=clock),
+            clock=clock,
         )
 
     async def start(self, *, migrate: bool = True) -> None:

@@ -11,12 +11,11 @@ from urllib.parse import urlsplit
 
 from ileti import numbers
 from ileti.clock import now_us
-from ileti.config import parse_networks
 from ileti.models import Account
+from ileti.networks import parse_networks
 from ileti.services.auth import api_hash, hash_digest, new_key, new_secret
 from ileti.store import AccountNotFound, Store
 from ileti.store import accounts as account_store
-from ileti.store.database import transact
 
 MAX_NAME = 200
 
@@ -138,7 +137,7 @@ class AccountService:
             now=now_us(),
             **_check_settings(settings),
         )
-        account = await transact(self._store, call)
+        account = await self._store.transaction(call)
         self._changed()
         return Issued(account=account, secret=secret, hash=hash_hex)
 
@@ -176,7 +175,7 @@ class AccountService:
         if not values:
             return await self.get(key)
         call = functools.partial(account_store.change, key=key.strip(), now=now_us(), **values)
-        account = await transact(self._store, call)
+        account = await self._store.transaction(call)
         self._changed()
         return account
 
@@ -186,7 +185,7 @@ class AccountService:
             account_store.add_balance, key=key.strip(), delta=credits, now=now_us()
         )
         try:
-            account = await transact(self._store, call)
+            account = await self._store.transaction(call)
         except ValueError as exc:
             raise AccountError(str(exc)) from exc
         self._changed()
@@ -199,6 +198,6 @@ class AccountService:
         call = functools.partial(
             account_store.change, key=key.strip(), now=now_us(), hash_sha256=hash_digest(hash_hex)
         )
-        account = await transact(self._store, call)
+        account = await self._store.transaction(call)
         self._changed()
         return Issued(account=account, secret=secret, hash=hash_hex)

@@ -22,9 +22,9 @@ import asyncio
 import httpx
 
 from ileti import __version__
-from ileti.clock import SECOND, now_us
+from ileti.clock import SECOND, SYSTEM, Clock
 from ileti.config import Settings
-from ileti.services.delivery import Poller
+from ileti.services.poller import Poller
 from ileti.store import Store
 from ileti.store import webhooks as webhook_store
 from ileti.store.webhooks import Attempt, Due
@@ -46,8 +46,9 @@ def backoff(attempts: int, base: float) -> float:
 
 
 class WebhookSender:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, *, clock: Clock = SYSTEM) -> None:
         self._store = store
+        self._clock = clock
         self._timeout = settings.webhook_timeout_seconds
         self._attempts = settings.webhook_attempts
         self._base = settings.webhook_backoff_seconds
@@ -71,7 +72,7 @@ class WebhookSender:
     async def step(self) -> bool:
         """One round: claim due reports, POST them, record the outcomes. True when the
         claim was full (more may be waiting)."""
-        now = now_us()
+        now = self._clock.now_us()
         if not await self._store.read(webhook_store.pending_work, now):
             return False
         due = await self._store.write(
@@ -101,9 +102,9 @@ class WebhookSender:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
                 if 200 <= response.status_code < 300:
-                    return Attempt(id=report.id, at=now_us(), delivered=True)
+                    return Attempt(id=report.id, at=self._clock.now_us(), delivered=True)
                 error = f"HTTP {response.status_code}"
-        at = now_us()
+        at = self._clock.now_us()
         made = report.attempts + 1
         retry_at = None
         if made < self._attempts:

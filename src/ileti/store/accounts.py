@@ -152,6 +152,15 @@ def add_balance(conn: Connection, key: str, delta: int, *, now: int) -> Account:
     return account
 
 
+def balance_for_update(conn: Connection, account_id: int) -> int:
+    """The account's credits, its row locked until the transaction ends (PostgreSQL;
+    SQLite's writer holds the whole database)."""
+    query = select(accounts.c.balance).where(accounts.c.id == account_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return int(conn.execute(query).scalar_one())
+
+
 def charge(conn: Connection, account_id: int, credits: int) -> bool:
     """Take ``credits`` if the balance covers them (one atomic statement)."""
     if credits <= 0:

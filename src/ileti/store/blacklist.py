@@ -326,15 +326,6 @@ def page(
     return BlacklistPage(count=total, numbers=numbers)
 
 
-def is_listed(conn: Connection, account_id: int, number: int) -> bool:
-    row = conn.execute(
-        select(blacklist.c.number).where(
-            blacklist.c.account_id == account_id, blacklist.c.number == number
-        )
-    ).first()
-    return row is not None
-
-
 def entries(conn: Connection, account_id: int, *, chunk: int = 10_000) -> Iterator[BlacklistEntry]:
     """Every entry of an account in (blocked_at, number) order, streamed."""
     result = conn.execution_options(stream_results=True, yield_per=chunk).execute(

@@ -1,17 +1,39 @@
-"""SQL for orders, their texts and messages: creating an order (blacklist, balance and
-duplicate checks in one transaction), reports, cancellation."""
+"""SQL for orders, their texts and messages: the primitives the order service composes
+into one transaction (blacklist lookup, balance, duplicates, inserts, cancellation),
+and the reads of get-report and get-reports. No rule lives here: what is sendable,
+what it costs and what is refused is decided by ``ileti.services.orders``."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
-from ileti.models import Order, OrderCounts, OrderDraft, OrderOutcome
-from ileti.store.schema import accounts, messages, order_texts, orders
+from ileti.errors import Code
+from ileti.models import Order, OrderCounts
+from ileti.store.schema import messages, order_texts, orders
 
-SENDING, DELIVERED, UNDELIVERED = 110, 111, 112
+SENDING, DELIVERED, UNDELIVERED = int(Code.SENDING), int(Code.DELIVERED), int(Code.UNDELIVERED)
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    account_id: int
+    sender: str
+    iys: bool
+    iys_list: str | None
+    submit_at: int
+    send_at: int
+    scheduled: bool
+    price: int
+    fingerprint: str
+    texts: Sequence[tuple[str, int]]  # (text, parts), by index
+    #: (text index, recipient as shown, status, reason, charged), in request order.
+    messages: Sequence[tuple[int, str, int, str | None, bool]]
+
 
 _ORDER_COLUMNS = (
     orders.c.id,
@@ -95,7 +117,7 @@ def _insert_messages(
     order_id: int,
     account_id: int,
     now: int,
-    rows: list[tuple[int, str, int, str | None, bool]],
+    rows: Sequence[tuple[int, str, int, str | None, bool]],
 ) -> None:
     dialect = conn.dialect.name
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -121,20 +143,15 @@ def _insert_messages(
         cursor.close()
 
 
-def _balance_for_update(conn: Connection, account_id: int) -> int:
-    query = select(accounts.c.balance).where(accounts.c.id == account_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return int(conn.execute(query).scalar_one())
-
-
-def _is_duplicate(conn: Connection, draft: OrderDraft) -> bool:
+def has_recent(conn: Connection, account_id: int, fingerprint: str, since: int) -> bool:
+    """Whether the account has a live (not cancelled) order with this fingerprint
+    submitted at or after ``since``."""
     row = conn.execute(
         select(orders.c.id)
         .where(
-            orders.c.account_id == draft.account_id,
-            orders.c.fingerprint == draft.fingerprint,
-            orders.c.submit_at >= draft.duplicate_since,
+            orders.c.account_id == account_id,
+            orders.c.fingerprint == fingerprint,
+            orders.c.submit_at >= since,
             orders.c.cancelled.is_(False),
         )
         .limit(1)
@@ -142,69 +159,37 @@ def _is_duplicate(conn: Connection, draft: OrderDraft) -> bool:
     return row is not None
 
 
-def _create_one(conn: Connection, draft: OrderDraft) -> OrderOutcome:
-    valid = list({n for _, _, n in draft.recipients if n is not None})
-    blocked = listed(conn, draft.account_id, valid)
-    rows: list[tuple[int, str, int, str | None, bool]] = []
-    cost = 0
-    sendable = 0
-    for idx, shown, number in draft.recipients:
-        if number is None:
-            rows.append((idx, shown, UNDELIVERED, "invalid", False))
-        elif number in blocked:
-            rows.append((idx, shown, UNDELIVERED, "blacklisted", False))
-        elif draft.only_number is not None and number != draft.only_number:
-            rows.append((idx, shown, UNDELIVERED, "not_test_number", False))
-        else:
-            rows.append((idx, shown, SENDING, None, not draft.free))
-            sendable += 1
-            if not draft.free:
-                cost += draft.texts[idx][1]
-    if sendable == 0:
-        return OrderOutcome(452)
-    if _balance_for_update(conn, draft.account_id) < cost:
-        return OrderOutcome(402)
-    if _is_duplicate(conn, draft):
-        return OrderOutcome(451)
-    if cost:
+def insert_order(conn: Connection, new: NewOrder) -> int:
+    """Store an order, its texts and its messages; its id."""
+    order_id = int(
         conn.execute(
-            update(accounts)
-            .where(accounts.c.id == draft.account_id)
-            .values(balance=accounts.c.balance - cost)
-        )
-    order_id = conn.execute(
-        insert(orders)
-        .values(
-            account_id=draft.account_id,
-            sender=draft.sender,
-            iys=draft.iys,
-            iys_list=draft.iys_list,
-            submit_at=draft.submit_at,
-            send_at=draft.send_at,
-            scheduled=draft.scheduled,
-            dispatched=False,
-            cancelled=False,
-            total=len(rows),
-            price=cost,
-            fingerprint=draft.fingerprint,
-        )
-        .returning(orders.c.id)
-    ).scalar_one()
+            insert(orders)
+            .values(
+                account_id=new.account_id,
+                sender=new.sender,
+                iys=new.iys,
+                iys_list=new.iys_list,
+                submit_at=new.submit_at,
+                send_at=new.send_at,
+                scheduled=new.scheduled,
+                dispatched=False,
+                cancelled=False,
+                total=len(new.messages),
+                price=new.price,
+                fingerprint=new.fingerprint,
+            )
+            .returning(orders.c.id)
+        ).scalar_one()
+    )
     conn.execute(
         insert(order_texts),
         [
             {"order_id": order_id, "idx": idx, "text": text, "parts": parts}
-            for idx, (text, parts) in enumerate(draft.texts)
+            for idx, (text, parts) in enumerate(new.texts)
         ],
     )
-    _insert_messages(conn, order_id, draft.account_id, draft.submit_at, rows)
-    return OrderOutcome(200, order_id)
-
-
-def create(conn: Connection, drafts: list[OrderDraft]) -> list[OrderOutcome]:
-    """Batched send-sms: each draft checked against the blacklist, the balance and
-    recent orders, then charged and stored, in the writer's transaction."""
-    return [_create_one(conn, draft) for draft in drafts]
+    _insert_messages(conn, order_id, new.account_id, new.submit_at, new.messages)
+    return order_id
 
 
 # -- reading orders ----------------------------------------------------------------------
@@ -246,15 +231,6 @@ def message_page(
     return [(row.id, row.recipient, row.status) for row in rows]
 
 
-def texts(conn: Connection, order_id: int) -> list[str]:
-    rows = conn.execute(
-        select(order_texts.c.text)
-        .where(order_texts.c.order_id == order_id)
-        .order_by(order_texts.c.idx)
-    )
-    return [row.text for row in rows]
-
-
 def in_range(
     conn: Connection, account_id: int, *, start: int, end: int, offset: int, limit: int
 ) -> tuple[int, list[tuple[Order, OrderCounts]]]:
@@ -279,40 +255,29 @@ def in_range(
 # -- cancelling -----------------------------------------------------------------------------
 
 
-def cancel(conn: Connection, items: list[tuple[int, int, int]]) -> list[bool]:
-    """(account id, order id, now): cancel an order not yet dispatched, refund its
-    charge, mark its waiting messages undelivered. False when it cannot be cancelled."""
-    results = []
-    for account_id, order_id, now in items:
-        changed = conn.execute(
-            update(orders)
-            .where(
-                orders.c.id == order_id,
-                orders.c.account_id == account_id,
-                orders.c.scheduled.is_(True),
-                orders.c.dispatched.is_(False),
-                orders.c.cancelled.is_(False),
-                orders.c.send_at > now,
-            )
-            .values(cancelled=True)
-            .returning(orders.c.price)
-        ).first()
-        if changed is None:
-            results.append(False)
-            continue
-        if changed.price:
-            conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account_id)
-                .values(balance=accounts.c.balance + changed.price)
-            )
-        conn.execute(
-            update(messages)
-            .where(messages.c.order_id == order_id, messages.c.status == SENDING)
-            .values(status=UNDELIVERED, reason="cancelled", due_at=None, updated_at=now)
-        )
-        from ileti.store import webhooks  # imports this module: a late import
+def cancellable_price(conn: Connection, account_id: int, order_id: int, now: int) -> int | None:
+    """The charge of the account's order if it is scheduled, not dispatched, not
+    cancelled and not yet due (its row locked on PostgreSQL); None otherwise."""
+    query = select(orders.c.price).where(
+        orders.c.id == order_id,
+        orders.c.account_id == account_id,
+        orders.c.scheduled.is_(True),
+        orders.c.dispatched.is_(False),
+        orders.c.cancelled.is_(False),
+        orders.c.send_at > now,
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    price = conn.execute(query).scalar()
+    return None if price is None else int(price)
 
-        webhooks.queue_cancelled(conn, order_id, now)
-        results.append(True)
-    return results
+
+def mark_cancelled(conn: Connection, order_id: int, now: int) -> None:
+    """The order cancelled and charged nothing; its waiting messages undelivered
+    (reason ``cancelled``) and no longer charged."""
+    conn.execute(update(orders).where(orders.c.id == order_id).values(cancelled=True, price=0))
+    conn.execute(
+        update(messages)
+        .where(messages.c.order_id == order_id, messages.c.status == SENDING)
+        .values(status=UNDELIVERED, reason="cancelled", charged=False, due_at=None, updated_at=now)
+    )

@@ -2,9 +2,11 @@
 
 Each account has one row holding GCRA's theoretical arrival time (``tat``, microseconds):
 a token bucket of ``burst`` recipients refilled at ``rate`` per second, kept as one
-number. Taking ``cost`` recipients is one conditional UPDATE, so concurrent instances
-share the limit: on PostgreSQL the UPDATE waits for the row lock and re-checks its
-condition on the row as committed; on SQLite every write goes through one writer.
+number. Taking ``cost`` recipients is one conditional UPDATE inside the order's own
+transaction (so a refused order gives it back with everything else), and concurrent
+instances share the limit: on PostgreSQL the UPDATE waits for the row lock and
+re-checks its condition on the row as committed; on SQLite every write goes through
+one writer.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, case, literal, select, update
 
-from ileti.clock import now_us
+from ileti.clock import SECOND
 from ileti.store.schema import rate_limits
-
-US = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +43,10 @@ def _insert_missing(conn: Connection, account_id: int) -> None:
     )
 
 
-def _take_one(conn: Connection, take: Take, now: int) -> int:
-    interval = US / take.rate
+def take(conn: Connection, take: Take, now: int) -> int:
+    """0 if the recipients were taken, else the microseconds until they could be
+    (nothing is taken then). In the caller's transaction."""
+    interval = SECOND / take.rate
     cost_us = round(take.cost * interval)
     burst_us = round(take.burst * interval)
     start = case((rate_limits.c.tat > now, rate_limits.c.tat), else_=literal(now))
@@ -66,13 +68,6 @@ def _take_one(conn: Connection, take: Take, now: int) -> int:
         select(rate_limits.c.tat).where(rate_limits.c.account_id == take.account_id)
     ).scalar_one()
     return max(1, max(tat, now) + cost_us - burst_us - now)
-
-
-def take(conn: Connection, takes: list[Take]) -> list[int]:
-    """For each take, in order: 0 if its recipients were taken, else the microseconds
-    until they could be (nothing is taken then)."""
-    now = now_us()
-    return [_take_one(conn, t, now) for t in takes]
 
 
 def tat_of(conn: Connection, account_id: int) -> int | None:

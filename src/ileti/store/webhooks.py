@@ -30,8 +30,10 @@ from sqlalchemy import (
     update,
 )
 
-from ileti.store.orders import DELIVERED, SENDING
+from ileti.errors import Code
 from ileti.store.schema import accounts, messages, order_texts, webhooks
+
+SENDING, DELIVERED = int(Code.SENDING), int(Code.DELIVERED)
 
 
 @dataclass(frozen=True, slots=True)

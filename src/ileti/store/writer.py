@@ -6,10 +6,22 @@ transaction, commits (for SQLite in WAL mode with ``synchronous=FULL`` that is o
 fsync; for PostgreSQL one synchronous commit), and only then answers every caller.
 So a 200 always means "on disk", and N concurrent writes cost one fsync, not N.
 
-A write is a function ``fn(conn, args: list) -> list`` over the arguments of every
-queued call to the same function: calls are grouped by function, so N add-blacklist
-requests become one ``executemany``. If a batch fails, each of its writes is retried
-alone in its own transaction, so one bad write fails only its own caller.
+Two kinds of write:
+
+- a *batched* write is a function ``fn(conn, args: list) -> list`` over the arguments
+  of every queued call to the same function: calls are grouped by function, so N
+  add-blacklist requests become one statement. It does not refuse.
+- a *transaction* (``transaction(call)``) is one caller's ``call(conn)``, composed by a
+  service from the store's primitives, run inside its own SAVEPOINT: when it raises
+  (a refusal such as 402, or any other error of its own), its savepoint is rolled back
+  and only its caller gets the exception, while the rest of the batch commits.
+
+If running a batch fails with a database error, nothing of it was committed, and each
+write is retried alone in its own transaction, so a broken write fails only its own
+caller. If the COMMIT itself fails (the connection dropped while it was under way),
+nobody can tell whether the batch is on disk: every caller gets ``CommitUnknown`` (a
+503), and nothing is retried, so a committed order is never run again and refused as
+its own duplicate.
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from ileti.store.errors import StoreError, StoreUnavailable
+from ileti.store.errors import CommitUnknown, StoreUnavailable, is_driver_error, translate
 
 log = logging.getLogger("ileti.store.writer")
 
@@ -62,14 +74,35 @@ def _settle(pairs: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
             future.set_result(value)
 
 
-def _wrap(exc: BaseException) -> BaseException:
-    if isinstance(exc, StoreError):
-        return exc
-    if isinstance(exc, DBAPIError | SQLAlchemyError) or type(exc).__module__.startswith(
-        ("psycopg", "sqlite3")
-    ):
-        return StoreUnavailable(f"database error: {type(exc).__name__}: {exc}".splitlines()[0])
-    return exc
+class Refused:
+    """What a transaction raised, delivered to its caller alone."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def run_isolated(conn: Connection, calls: list[Callable[[Connection], Any]]) -> list[Any]:
+    """Each call in its own savepoint; one that raises is rolled back alone and its
+    exception kept for its caller. A database error ends the batch (the connection may
+    be broken): the writer then retries each write alone."""
+    results: list[Any] = []
+    for call in calls:
+        try:
+            with conn.begin_nested():
+                results.append(call(conn))
+        except Exception as exc:
+            if is_driver_error(exc):
+                raise
+            results.append(Refused(exc))
+    return results
+
+
+def _outcome(result: Any) -> tuple[Any, bool]:
+    if isinstance(result, Refused):
+        return result.error, True
+    return result, False
 
 
 class BatchWriter:
@@ -121,6 +154,11 @@ class BatchWriter:
             loop.call_soon(self._hand_over, loop)
         pending.append(_Op(fn, arg, loop, future))
         return future
+
+    def transaction(self, call: Callable[[Connection], R]) -> asyncio.Future[R]:
+        """Queue ``call(conn)`` to run in its own savepoint of the next batch; the future
+        resolves after the commit, or with what ``call`` raised (nothing of it kept)."""
+        return self.submit(run_isolated, call)
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         ops = self._pending.pop(loop, None)
@@ -204,7 +242,9 @@ class BatchWriter:
             conn = self._connection()
             single = self._single_statement(groups)
             if single is not None:
-                # One statement is its own transaction: one round trip, one commit.
+                # One statement is its own transaction: one round trip, one commit. Such
+                # writes are idempotent (add-blacklist), so a retry after a failure at
+                # any point, the COMMIT included, is safe.
                 raw = conn.connection.dbapi_connection
                 raw.autocommit = True  # type: ignore[union-attr]
                 try:
@@ -214,21 +254,35 @@ class BatchWriter:
                 self.batches += 1
                 self.writes += len(batch)
                 return [(result, False) for result in results]
-            with conn.begin():
+            transaction = conn.begin()
+            try:
                 for fn, indexes in groups.items():
                     results = fn(conn, [batch[i].arg for i in indexes])
                     for i, result in zip(indexes, results, strict=True):
-                        outcomes[i] = (result, False)
+                        outcomes[i] = _outcome(result)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    transaction.rollback()
+                raise
+            try:
+                transaction.commit()
+            except BaseException as exc:
+                # Was the COMMIT carried out before the connection broke? Nobody knows:
+                # answer 503 to everyone, and retry nothing.
+                self._drop_connection()
+                log.error("commit outcome unknown for %d write(s): %s", len(batch), exc)
+                unknown = CommitUnknown(f"commit outcome unknown: {translate(exc)}")
+                return [(unknown, True)] * len(batch)
             self.batches += 1
             self.writes += len(batch)
             return outcomes
         except BaseException as exc:
-            if isinstance(exc, DBAPIError | SQLAlchemyError | self._driver_error):
+            if is_driver_error(exc) or isinstance(exc, self._driver_error):
                 # The connection may be broken (database restarted): start afresh.
                 self._drop_connection()
             if len(batch) == 1:
                 log.warning("write failed: %s", exc)
-                return [(_wrap(exc), True)]
+                return [(translate(exc), True)]
         # Retry alone, so one failing write fails only its own caller.
         return [self._execute([op])[0] for op in batch]
 

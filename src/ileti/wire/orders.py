@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from ileti.models import OutgoingText, SendCommand
 from ileti.wire.structs import Authentication
 
 Scalar = str | int
@@ -61,6 +62,56 @@ class ReportsRequest(msgspec.Struct):
     authentication: Authentication | None = None
     filter: ReportsFilter | list[Any] | None = None
     page: Scalar | None = None
+
+
+def _text(value: Scalar | None) -> str | None:
+    return None if value is None else str(value).strip()
+
+
+def _schedule(value: list[str | None] | str | None) -> str | None:
+    """``""``, ``[]``, ``[x]`` or ``x`` -> one value; several values are kept side by
+    side, which no schedule format matches (457 in its turn of the checks)."""
+    if isinstance(value, list):
+        if len(value) > 1:
+            return ", ".join(v or "" for v in value)
+        return value[0] if value else None
+    return value
+
+
+def _recipients(message: MessageIn) -> tuple[str, ...]:
+    """``receipents.number`` as one list of non-empty strings (a JSON integer is taken
+    as its digits; nulls and values of other types are not recipients)."""
+    found = message.receipents
+    if found is None or isinstance(found, list):
+        raw: list[Any] = list(found or [])
+    elif found.number is None:
+        raw = []
+    else:
+        raw = found.number if isinstance(found.number, list) else [found.number]
+    out = []
+    for value in raw:
+        if value is None or isinstance(value, bool) or not isinstance(value, str | int):
+            continue
+        text = str(value).strip()
+        if text:
+            out.append(text)
+    return tuple(out)
+
+
+def send_command(order: OrderIn | None) -> SendCommand:
+    """A send-sms request's ``order`` in plain terms (the provider's spellings undone)."""
+    order = order or OrderIn()
+    if order.message is None:
+        messages: list[MessageIn] = []
+    else:
+        messages = order.message if isinstance(order.message, list) else [order.message]
+    return SendCommand(
+        sender=order.sender,
+        schedule=_schedule(order.sendDateTime),
+        iys=_text(order.iys),
+        iys_list=_text(order.iysList),
+        texts=tuple(OutgoingText(m.text, _recipients(m)) for m in messages),
+    )
 
 
 def get_form(query: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,214 @@
+"""Orders (spec §7): send-sms and cancel-order, each one transaction composed here from
+the store's primitives; get-report and get-reports.
+
+send-sms: the checks that need no database (``order_rules.draft``), then 452 for a
+request without recipients, then the rate limit is reserved (with Redis, taken now),
+then in ONE transaction of the writer: look up the blacklisted recipients, plan the
+order (452 when nothing is sendable), lock and check the balance (402), look for the
+same order within 10 minutes (451), take the rate limit when it lives in the database
+(429), charge, insert the order, its texts and its messages. A refusal raises the
+catalogue's exception, which rolls back that transaction's savepoint: balance, rate
+limit and rows stay exactly as they were (a Redis reservation is given back).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from ileti.clock import (
+    DAY,
+    DUPLICATE_WINDOW,
+    REPORTS_RANGE_DAYS,
+    SYSTEM,
+    Clock,
+    next_day,
+    parse_day,
+)
+from ileti.errors import (
+    Code,
+    DateRangeInvalid,
+    DuplicateOrder,
+    InsufficientBalance,
+    InvalidRecipients,
+    OrderNotDue,
+    OrderNotFound,
+)
+from ileti.models import Account, Order, OrderCounts, SendCommand
+from ileti.services import order_rules
+from ileti.services.order_rules import Draft
+from ileti.services.ratelimit import RateLimiter, Reservation
+from ileti.store import Store
+from ileti.store import accounts as account_store
+from ileti.store import orders as order_store
+from ileti.store import webhooks as webhook_store
+from ileti.values import Page
+
+#: get-reports shows this many orders a page (spec §9).
+REPORTS_PAGE = 30
+
+
+def order_status(order: Order, counts: OrderCounts) -> Code:
+    if order.cancelled:
+        return Code.ORDER_FAILED
+    if counts.waiting:
+        return Code.ORDER_IN_PROGRESS
+    return Code.ORDER_COMPLETED
+
+
+@dataclass(frozen=True)
+class Report:
+    order: Order
+    counts: OrderCounts
+    status: Code
+    messages: list[tuple[int, str, int]]  # (message id, recipient, status)
+
+
+@dataclass(frozen=True)
+class Summary:
+    order: Order
+    counts: OrderCounts
+    status: Code
+
+
+def day_range(start: str | None, end: str | None) -> tuple[int, int]:
+    """get-reports' filter: from the day ``start`` to the day ``end`` inclusive (``Y-m-d``,
+    Istanbul time), at most 10 days -> [since, until) in microseconds; else 458."""
+    since = _day(start, "start")
+    last = _day(end, "end")
+    try:
+        until = next_day(last)
+    except ValueError as exc:
+        raise DateRangeInvalid(f"no day after {end!r}") from exc
+    if until <= since or until - since > (REPORTS_RANGE_DAYS + 1) * DAY:
+        raise DateRangeInvalid("start after end, or more than 10 days")
+    return since, until
+
+
+def _day(text: str | None, name: str) -> int:
+    if text is None or text.strip() == "":
+        raise DateRangeInvalid(f"{name} is required")
+    try:
+        return parse_day(text)
+    except ValueError as exc:
+        raise DateRangeInvalid(f"{name} is not Y-m-d: {text!r}") from exc
+
+
+class OrderService:
+    def __init__(
+        self, store: Store, *, limiter: RateLimiter | None = None, clock: Clock = SYSTEM
+    ) -> None:
+        self._store = store
+        self._limiter = limiter
+        self._clock = clock
+
+    # -- send-sms ----------------------------------------------------------------------
+
+    async def send(self, account: Account, command: SendCommand) -> int:
+        """Store the order; its id. Raises the documented error otherwise, having
+        changed nothing."""
+        now = self._clock.now_us()
+        draft = order_rules.draft(account, command, now=now)
+        if not draft.recipients:
+            raise InvalidRecipients("no recipients")
+        reservation = None
+        if self._limiter is not None:
+            reservation = await self._limiter.reserve(account, len(draft.recipients))
+        create = functools.partial(self._create, draft, reservation, now)
+        try:
+            return await self._store.transaction(create)
+        except BaseException:
+            if self._limiter is not None:
+                await self._limiter.give_back(reservation)
+            raise
+
+    def _create(
+        self, draft: Draft, reservation: Reservation | None, now: int, conn: Connection
+    ) -> int:
+        """The order's transaction (in the writer's thread)."""
+        blacklisted = order_store.listed(conn, draft.account_id, draft.valid_numbers())
+        plan = order_rules.plan(draft, blacklisted)
+        if plan.sendable == 0:
+            raise InvalidRecipients("no valid, non-blacklisted recipient")
+        if account_store.balance_for_update(conn, draft.account_id) < plan.cost:
+            raise InsufficientBalance(f"{plan.cost} credits needed")
+        if order_store.has_recent(
+            conn, draft.account_id, draft.fingerprint, since=now - DUPLICATE_WINDOW
+        ):
+            raise DuplicateOrder("the same order within 10 minutes")
+        if self._limiter is not None:
+            self._limiter.take(conn, reservation, now)
+        account_store.charge(conn, draft.account_id, plan.cost)
+        return order_store.insert_order(
+            conn,
+            order_store.NewOrder(
+                account_id=draft.account_id,
+                sender=draft.sender,
+                iys=draft.iys,
+                iys_list=draft.iys_list,
+                submit_at=draft.submit_at,
+                send_at=draft.send_at,
+                scheduled=draft.scheduled,
+                price=plan.cost,
+                fingerprint=draft.fingerprint,
+                texts=draft.texts,
+                messages=[(f.text_idx, f.shown, f.status, f.reason, f.charged) for f in plan.fates],
+            ),
+        )
+
+    # -- cancel-order ------------------------------------------------------------------
+
+    async def cancel(self, account_id: int, order_id: int) -> None:
+        """Cancel a scheduled order not yet due: refund its charge, its waiting messages
+        undelivered (with their webhooks). 455 when it cannot be cancelled."""
+        now = self._clock.now_us()
+        await self._store.transaction(functools.partial(_cancel, account_id, order_id, now))
+
+    # -- get-report, get-reports -------------------------------------------------------
+
+    async def report(self, account_id: int, order_id: int, page: Page) -> Report:
+        order = await self._store.read(order_store.find, account_id, order_id)
+        if order is None:
+            raise OrderNotFound(f"order {order_id}")
+        pending = order.scheduled and not order.dispatched and not order.cancelled
+        if pending and order.send_at > self._clock.now_us():
+            raise OrderNotDue(f"order {order_id} is scheduled")
+        counts, messages = await self._store.read(_report_rows, order_id, page.offset, page.size)
+        return Report(order, counts, order_status(order, counts), messages)
+
+    async def reports(
+        self, account_id: int, span: tuple[int, int], page: Page
+    ) -> tuple[int, list[Summary]]:
+        """Orders submitted in ``span`` (see ``day_range``), newest first."""
+        since, until = span
+        total, found = await self._store.read(
+            _range, account_id, since, until, page.offset, page.size
+        )
+        return total, [Summary(o, c, order_status(o, c)) for o, c in found]
+
+
+def _cancel(account_id: int, order_id: int, now: int, conn: Connection) -> None:
+    price = order_store.cancellable_price(conn, account_id, order_id, now)
+    if price is None:
+        raise OrderNotFound(f"order {order_id} cannot be cancelled")
+    order_store.mark_cancelled(conn, order_id, now)
+    account_store.refund(conn, account_id, price)
+    webhook_store.queue_cancelled(conn, order_id, now)
+
+
+def _report_rows(
+    conn: Connection, oid: int, offset: int, limit: int
+) -> tuple[OrderCounts, list[tuple[int, str, int]]]:
+    return order_store.counts(conn, oid), order_store.message_page(
+        conn, oid, offset=offset, limit=limit
+    )
+
+
+def _range(
+    conn: Connection, account_id: int, since: int, until: int, offset: int, limit: int
+) -> tuple[int, list[tuple[Order, OrderCounts]]]:
+    return order_store.in_range(
+        conn, account_id, start=since, end=until, offset=offset, limit=limit
+    )
