@@ -477,7 +477,6 @@ async def test_cancel_of_a_dispatched_scheduled_order_is_455(
     def dispatch(conn: sa.Connection) -> None:
         conn.execute(sa.update(orders).where(orders.c.id == order_id).values(dispatched=True))
 
-
     await runtime.store.transaction(dispatch)
     assert await cancel(client, acme, order_id) == (455, error(455))
     assert await balance(runtime, acme) == 999
