@@ -15,6 +15,7 @@ from ileti.cli.blacklist import blacklist
 from ileti.cli.common import database_option, failures, settings
 from ileti.cli.demo import demo
 from ileti.cli.outbox import outbox
+from ileti.config import LOG_LEVELS, mask_url, unknown_variables
 
 
 @click.group()
@@ -27,6 +28,8 @@ from ileti.cli.outbox import outbox
 @click.pass_context
 def cli(ctx: click.Context, database: str | None) -> None:
     """ileti: a self-hostable iletiMerkezi SMS API v1 server."""
+    for warning in unknown_variables():
+        click.echo(warning, err=True)
     ctx.ensure_object(dict)
     if database:
         ctx.obj["database"] = database
@@ -53,11 +56,11 @@ def serve(host: str, port: int, workers: int) -> None:
     # Workers are separate processes: they read their settings from the environment.
     os.environ["ILETI_DATABASE_URL"] = config.database_url
     logging.basicConfig(
-        level=config.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+        level=LOG_LEVELS[config.log_level], format="%(levelname)s %(name)s: %(message)s"
     )
     click.echo(
         f"ileti {__version__} on http://{host}:{port}/v1/ "
-        f"({config.database_url.split('://')[0]}, {workers} worker(s))",
+        f"({mask_url(config.database_url)}, {workers} worker(s))",
         err=True,
     )
     # uvicorn re-raises the signal it shut down on once it has drained; a SIGTERM that
