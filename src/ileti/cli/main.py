@@ -12,13 +12,17 @@ import click
 from ileti import __version__
 from ileti.cli.account import account
 from ileti.cli.blacklist import blacklist
-from ileti.cli.common import database_option, failures, settings
+from ileti.cli.common import Group, database_option, failures, settings
 from ileti.cli.demo import demo
 from ileti.cli.outbox import outbox
 from ileti.config import LOG_LEVELS, mask_url, unknown_variables
 
+# What the store logs on a failure reaches the user as the command's one-line error;
+# ``serve`` configures logging, so there it is shown (the root logger's handler).
+logging.getLogger("ileti").addHandler(logging.NullHandler())
 
-@click.group()
+
+@click.group(cls=Group)
 @click.version_option(__version__, prog_name="ileti")
 @click.option(
     "--database",
