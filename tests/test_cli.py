@@ -966,6 +966,38 @@ def test_bad_database_option(tmp_path: Path) -> None:
     )
 
 
+def test_sqlite_directory_must_exist(tmp_path: Path) -> None:
+    directory = tmp_path / "data" / "ileti"
+    url = f"sqlite:///{directory}/ileti.db"
+    message = (
+        f"SQLite database directory '{directory}' does not exist "
+        "(create it, or run: ileti migrate --create-dirs)"
+    )
+    failed(ileti(url, "account", "list"), message, 2)
+    failed(ileti(url, "migrate"), message, 2)
+    assert not (tmp_path / "data").exists()  # nothing made on the way
+
+    revision = head()
+    result = ok(ileti(url, "migrate", "--create-dirs"))
+    assert result.stdout == f"Database at revision {revision} (head {revision}).\n"
+    assert (directory / "ileti.db").is_file()
+    assert json.loads(ok(ileti(url, "account", "list", "--json")).stdout) == []
+    # Again: the directory is there, nothing to do.
+    assert ok(ileti(url, "migrate", "--create-dirs")).stdout == result.stdout
+
+    (tmp_path / "plain").write_text("x")
+    failed(
+        ileti(f"sqlite:///{tmp_path}/plain/ileti.db", "migrate"),
+        f"SQLite database directory '{tmp_path / 'plain'}' is not a directory",
+        2,
+    )
+    failed(
+        ileti(f"sqlite:///{tmp_path}/plain/ileti.db", "migrate", "--create-dirs"),
+        f"cannot create directory {tmp_path / 'plain'}: File exists",
+        1,
+    )
+
+
 def test_usage_errors_are_one_line() -> None:
     failed(
         invoke(["account", "create"]),
@@ -1047,6 +1079,15 @@ def test_bad_setting_through_a_process(tmp_path: Path) -> None:
         "Error: ILETI_LOG_LEVEL must be one of critical, error, warning, info, debug, trace, "
         "got 'verbose'\n"
     )
+    done = run_ileti(
+        "account", "list", env={"ILETI_DATABASE_URL": "sqlite:////no/such/dir/x.db"}, cwd=tmp_path
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "Error: SQLite database directory '/no/such/dir' does not exist "
+        "(create it, or run: ileti migrate --create-dirs)\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no database was made anywhere
 
 
 def test_process_without_command_prints_help(tmp_path: Path) -> None:
@@ -1054,6 +1095,14 @@ def test_process_without_command_prints_help(tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("Usage: ileti [OPTIONS] COMMAND [ARGS]...")
     assert "serve" in done.stdout and "migrate" in done.stdout
+
+
+def test_make_run_default_database(tmp_path: Path) -> None:
+    """``make run``: ``ileti migrate`` with sqlite:///ileti.db in the current directory."""
+    done = run_ileti("migrate", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Database at revision {head()} (head {head()}).\n"
+    assert (tmp_path / "ileti.db").is_file()
 
 
 def test_serve_start_line_hides_the_password(postgres_url: str, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import click
 from ileti import __version__
 from ileti.cli.account import account
 from ileti.cli.blacklist import blacklist
-from ileti.cli.common import Group, database_option, failures, settings
+from ileti.cli.common import Group, database_option, failures, file_error, settings
 from ileti.cli.demo import demo
 from ileti.cli.outbox import outbox
 from ileti.config import LOG_LEVELS, mask_url, unknown_variables
@@ -85,14 +85,27 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @cli.command()
+@click.option(
+    "--create-dirs",
+    is_flag=True,
+    help="Create the SQLite file's directory (with its parents) if it does not exist.",
+)
 @database_option
-def migrate() -> None:
+def migrate(create_dirs: bool) -> None:
     """Bring the database schema up to date."""
     from ileti.store import Store
+    from ileti.store.engine import sqlite_directory
     from ileti.store.migrate import current, head
 
+    config = settings()
     with failures():
-        store = Store(settings())
+        directory = sqlite_directory(config.database_url)
+        if create_dirs and directory is not None:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                file_error("create directory", directory, exc)
+        store = Store(config)
         try:
             store.migrate()
             click.echo(f"Database at revision {current(store.writer_engine)} (head {head()}).")
