@@ -17,16 +17,21 @@ import json
 import os
 import re
 import shlex
+import signal
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from click.testing import CliRunner, Result
 
+import ileti as ileti_package
 from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
@@ -47,7 +52,9 @@ def invoke(args: list[str], env: dict[str, str | None] | None = None) -> Result:
     base: dict[str, str | None] = {"ILETI_DATABASE_URL": None}
 
     def run() -> Result:
-        return CliRunner().invoke(cli, args, env=base | (env or {}), catch_exceptions=True)
+        return CliRunner().invoke(
+            cli, args, env=base | (env or {}), catch_exceptions=True, prog_name="ileti"
+        )
 
     try:
         asyncio.get_running_loop()
@@ -255,10 +262,13 @@ def test_account_create_bad_input(database_url: str) -> None:
     failed(ileti(database_url, "account", "create", "acme", "--sender", "ŞİRKET"), "sender")
     failed(ileti(database_url, "account", "create", "acme", "--sender", "TWELVECHARSX"), "sender")
     assert json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout) == []
-    # A negative balance is a usage error (click's own message), still no traceback.
-    result = ileti(database_url, "account", "create", "acme", "--balance", "-1")
-    assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "--balance" in result.stderr
+    # A negative balance is a usage error (click's own message), one line too.
+    failed(
+        ileti(database_url, "account", "create", "acme", "--balance", "-1"),
+        "Invalid value for '--balance': -1 is not in the range x>=0. "
+        "Try 'ileti account create --help' for help.",
+        2,
+    )
 
 
 def test_account_list_and_show(database_url: str) -> None:
@@ -430,8 +440,11 @@ def test_account_update_bad_cidr_changes_nothing(database_url: str) -> None:
     )
     assert show(database_url, data["key"]) == before
     # A bad --api-access value is click's usage error: no change either.
-    result = ileti(database_url, "account", "update", data["key"], "--api-access", "maybe")
-    assert result.exit_code == 2 and "Traceback" not in result.output
+    failed(
+        ileti(database_url, "account", "update", data["key"], "--api-access", "maybe"),
+        "Invalid value for '--api-access': 'maybe' is not one of 'on', 'off'.",
+        2,
+    )
     assert show(database_url, data["key"]) == before
 
 
@@ -689,6 +702,7 @@ async def test_export(database_url: str, client: httpx.AsyncClient, tmp_path: Pa
     )
 
     out = tmp_path / "sub" / "export.csv"
+    out.parent.mkdir()
     result = ok(await aileti(database_url, "blacklist", "export", key, "--output", str(out)))
     assert result.stdout == ""
     assert result.stderr == f"Exported 4 numbers to {out}\n"
@@ -823,3 +837,299 @@ def test_default_database_is_ileti_db(tmp_path: Path, monkeypatch: pytest.Monkey
         ok(ileti(f"sqlite:///{tmp_path}/ileti.db", "account", "list", "--json")).stdout
     )
     assert [r["key"] for r in rows] == [made["key"]]
+
+
+# -- errors: one line, exit 1 (refused, not found, failed) or 2 (bad arguments, settings) --
+
+
+def test_add_balance_below_zero_is_refused(database_url: str) -> None:
+    key = create(database_url, "acme", "--balance", "10")["key"]
+    failed(
+        ileti(
+            database_url, "account", "update", key, "--add-balance", "-11", "--api-access", "off"
+        ),
+        "the balance would go below zero: 10 credits, --add-balance -11",
+        1,
+    )
+    # Refused as a whole: the other change of the same command was not made either.
+    assert (show(database_url, key)["balance"], show(database_url, key)["api_access"]) == (10, True)
+    # With --balance, the new balance is what is taken from.
+    failed(
+        ileti(database_url, "account", "update", key, "--balance", "3", "--add-balance", "-4"),
+        "the balance would go below zero: 3 credits, --add-balance -4",
+        1,
+    )
+    assert show(database_url, key)["balance"] == 10
+    taken = ok(ileti(database_url, "account", "update", key, "--add-balance", "-10", "--json"))
+    assert json.loads(taken.stdout)["balance"] == 0
+
+
+def test_import_file_errors(database_url: str, tmp_path: Path) -> None:
+    key = create(database_url, "acme")["key"]
+    missing = tmp_path / "missing.txt"
+    failed(
+        ileti(database_url, "blacklist", "import", key, str(missing)),
+        f"cannot read {missing}: No such file or directory",
+        1,
+    )
+    failed(
+        ileti(database_url, "blacklist", "import", key, str(tmp_path)),
+        f"cannot read {tmp_path}: Is a directory",
+        1,
+    )
+    assert listed(database_url, key) == []
+
+
+def test_export_file_errors(database_url: str, tmp_path: Path) -> None:
+    key = create(database_url, "acme")["key"]
+    ok(ileti(database_url, "blacklist", "add", key, "05330000099"))
+    # A directory that does not exist is not created (a typo must not go unnoticed).
+    out = tmp_path / "no" / "such" / "export.csv"
+    failed(
+        ileti(database_url, "blacklist", "export", key, "--output", str(out)),
+        f"cannot write {out}: No such file or directory",
+        1,
+    )
+    assert not (tmp_path / "no").exists()
+    # A file where a directory is expected.
+    (tmp_path / "file").write_text("x")
+    inside_file = tmp_path / "file" / "export.csv"
+    failed(
+        ileti(database_url, "blacklist", "export", key, "--output", str(inside_file)),
+        f"cannot write {inside_file}: Not a directory",
+        1,
+    )
+    # Onto a directory: nothing written, no temporary left behind.
+    (tmp_path / "taken").mkdir()
+    failed(
+        ileti(database_url, "blacklist", "export", key, "--output", str(tmp_path / "taken")),
+        f"cannot write {tmp_path / 'taken'}: Is a directory",
+        1,
+    )
+    assert list(tmp_path.rglob(".export-*")) == []
+    assert list((tmp_path / "taken").iterdir()) == []
+
+
+def test_demo_file_in_missing_directory(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "no" / "demo.json"
+    failed(
+        ileti(sqlite_url, "demo", "--file", str(path)),
+        f"cannot write {path}: directory {path.parent} does not exist",
+        1,
+    )
+    # Checked before the account is made: no credentials were lost.
+    assert json.loads(ok(ileti(sqlite_url, "account", "list", "--json")).stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ILETI_MAX_BODY_BYTES", "0", "ILETI_MAX_BODY_BYTES must be at least 1024 (1 KiB), got 0"),
+        ("ILETI_WEBHOOK_ATTEMPTS", "0", "ILETI_WEBHOOK_ATTEMPTS must be at least 1, got 0"),
+        ("ILETI_READ_POOL_SIZE", "0", "ILETI_READ_POOL_SIZE must be at least 1, got 0"),
+        ("ILETI_WRITE_BATCH_MAX", "0", "ILETI_WRITE_BATCH_MAX must be at least 1, got 0"),
+        (
+            "ILETI_REDIS_URL",
+            "http://:hunter22@x",
+            "ILETI_REDIS_URL must start with redis://, rediss:// or unix://, got 'http://:***@x'",
+        ),
+    ],
+)
+def test_bad_setting_stops_every_command(
+    sqlite_url: str, variable: str, value: str, message: str
+) -> None:
+    for args in (["account", "list"], ["migrate"], ["blacklist", "list", "0" * 32]):
+        result = invoke(["--database", sqlite_url, *args], env={variable: value})
+        failed(result, message, 2)
+        assert "hunter22" not in result.output
+
+
+def test_bad_database_option(tmp_path: Path) -> None:
+    failed(
+        invoke(["--database", "mysql://root:hunter22@db/ileti", "account", "list"]),
+        "--database must start with sqlite:/// or postgresql:// (or postgres://), "
+        "got 'mysql://root:***@db/ileti'",
+        2,
+    )
+    # From the environment, the variable is named.
+    failed(
+        invoke(["account", "list"], env={"ILETI_DATABASE_URL": "sqlite:///:memory:"}),
+        "ILETI_DATABASE_URL needs a file",
+        2,
+    )
+    # --database wins over a bad ILETI_DATABASE_URL, which is then not used.
+    ok(
+        invoke(
+            ["--database", f"sqlite:///{tmp_path}/x.db", "account", "list"],
+            env={"ILETI_DATABASE_URL": "mysql://x"},
+        )
+    )
+
+
+def test_sqlite_directory_must_exist(tmp_path: Path) -> None:
+    directory = tmp_path / "data" / "ileti"
+    url = f"sqlite:///{directory}/ileti.db"
+    message = (
+        f"SQLite database directory '{directory}' does not exist "
+        "(create it, or run: ileti migrate --create-dirs)"
+    )
+    failed(ileti(url, "account", "list"), message, 2)
+    failed(ileti(url, "migrate"), message, 2)
+    assert not (tmp_path / "data").exists()  # nothing made on the way
+
+    revision = head()
+    result = ok(ileti(url, "migrate", "--create-dirs"))
+    assert result.stdout == f"Database at revision {revision} (head {revision}).\n"
+    assert (directory / "ileti.db").is_file()
+    assert json.loads(ok(ileti(url, "account", "list", "--json")).stdout) == []
+    # Again: the directory is there, nothing to do.
+    assert ok(ileti(url, "migrate", "--create-dirs")).stdout == result.stdout
+
+    (tmp_path / "plain").write_text("x")
+    failed(
+        ileti(f"sqlite:///{tmp_path}/plain/ileti.db", "migrate"),
+        f"SQLite database directory '{tmp_path / 'plain'}' is not a directory",
+        2,
+    )
+    failed(
+        ileti(f"sqlite:///{tmp_path}/plain/ileti.db", "migrate", "--create-dirs"),
+        f"cannot create directory {tmp_path / 'plain'}: File exists",
+        1,
+    )
+
+
+def test_usage_errors_are_one_line() -> None:
+    failed(
+        invoke(["account", "create"]),
+        "Missing argument 'NAME'. Try 'ileti account create --help' for help.",
+        2,
+    )
+    failed(invoke(["acount", "list"]), "No such command 'acount'.", 2)
+    failed(
+        invoke(["account", "list", "--colour"]),
+        "No such option '--colour'. Try 'ileti account list --help' for help.",
+        2,
+    )
+
+
+@pytest.mark.parametrize("group", [[], ["account"], ["blacklist"], ["outbox"]])
+def test_no_command_prints_help(group: list[str]) -> None:
+    result = ok(invoke(group))
+    assert result.stdout.startswith(f"Usage: {' '.join(['ileti', *group])} [OPTIONS] COMMAND")
+    assert "Commands:" in result.stdout
+    assert result.stderr == ""
+
+
+def test_unknown_setting_warned(sqlite_url: str) -> None:
+    result = ok(invoke(["--database", sqlite_url, "account", "list"], env={"ILETI_RATE_LIMT": "5"}))
+    assert result.stderr == (
+        "warning: unknown setting ILETI_RATE_LIMT (did you mean ILETI_RATE_LIMIT?)\n"
+    )
+    assert result.stdout.startswith("No accounts.")
+
+
+# -- the same through a real ``ileti`` process -------------------------------------------
+
+
+SOURCE = str(Path(ileti_package.__file__).resolve().parent.parent)
+UNREACHABLE = "postgresql://root@127.0.0.1:1/x"
+
+
+def run_ileti(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m ileti ARGS`` with this checkout's ileti and no ILETI_* of the caller's."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [SOURCE, clean.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "ileti", *args],
+        env=clean | (env or {}),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["migrate"],
+        ["serve", "--port", "0"],
+        ["account", "list"],
+        ["blacklist", "export", "0" * 32],
+        ["outbox", "list"],
+    ],
+)
+def test_unreachable_postgresql_is_one_line(args: list[str]) -> None:
+    done = run_ileti("--database", UNREACHABLE, *args)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(
+        'Error: database: connection failed: connection to server at "127.0.0.1", port 1 failed'
+    ), done.stderr
+
+
+def test_bad_setting_through_a_process(tmp_path: Path) -> None:
+    done = run_ileti("serve", "--port", "0", env={"ILETI_LOG_LEVEL": "verbose"}, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "Error: ILETI_LOG_LEVEL must be one of critical, error, warning, info, debug, trace, "
+        "got 'verbose'\n"
+    )
+    done = run_ileti(
+        "account", "list", env={"ILETI_DATABASE_URL": "sqlite:////no/such/dir/x.db"}, cwd=tmp_path
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "Error: SQLite database directory '/no/such/dir' does not exist "
+        "(create it, or run: ileti migrate --create-dirs)\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no database was made anywhere
+
+
+def test_process_without_command_prints_help(tmp_path: Path) -> None:
+    done = run_ileti(cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("Usage: ileti [OPTIONS] COMMAND [ARGS]...")
+    assert "serve" in done.stdout and "migrate" in done.stdout
+
+
+def test_make_run_default_database(tmp_path: Path) -> None:
+    """``make run``: ``ileti migrate`` with sqlite:///ileti.db in the current directory."""
+    done = run_ileti("migrate", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Database at revision {head()} (head {head()}).\n"
+    assert (tmp_path / "ileti.db").is_file()
+
+
+def test_serve_start_line_hides_the_password(postgres_url: str, tmp_path: Path) -> None:
+    parts = urlsplit(postgres_url)
+    secret = parts.password or "s3cret-never-shown"
+    if parts.password is None:
+        # PostgreSQL under test trusts its clients: the password is sent but not needed.
+        netloc = f"{parts.username}:{secret}@{parts.hostname}"
+        netloc += f":{parts.port}" if parts.port else ""
+        postgres_url = urlunsplit(parts._replace(netloc=netloc))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [SOURCE, clean.get("PYTHONPATH")]))
+    clean["ILETI_LOG_LEVEL"] = "warning"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ileti", "--database", postgres_url, "serve", "--port", "0"],
+        env=clean,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert line.startswith("ileti "), line
+    assert secret not in line
+    assert f"{parts.username}:***@" in line

@@ -1,27 +1,56 @@
 """Settings, read from ``ILETI_*`` environment variables (see docs/configuration.md).
 
-Every setting has a default that runs ileti on one machine with an SQLite file; the
-CLI's ``--database`` overrides ``ILETI_DATABASE_URL``.
+Each setting is one field of :class:`Settings`, and that field says everything about
+it: its default, its variable, how the variable's text is read and which values are
+allowed. Every value is checked when Settings are made (from the environment or
+directly), so a value ileti cannot use stops it at start with a one-line
+:class:`ConfigError` naming the variable. The CLI's ``--database`` overrides
+``ILETI_DATABASE_URL``.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
 
 from ileti import numbers
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-DEFAULT_DATABASE_URL = "sqlite:///ileti.db"
-DEFAULT_UNDELIVERED_NUMBERS = ("+905559990001",)
-DEFAULT_PENDING_NUMBERS = ("+905559990002",)
+#: Logging levels by name (``trace`` is uvicorn's, below ``debug``).
+LOG_LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10, "trace": 5}
+#: Schemes of ILETI_DATABASE_URL (``postgres://`` and ``postgresql+psycopg://`` are
+#: ``postgresql://``).
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+#: Variables with this prefix belong to the test suite, not to ileti.
+TEST_PREFIX = "ILETI_TEST_"
+DAY_SECONDS = 86_400.0
+KIB = 1024
+MASK = "***"
 
 
 class ConfigError(ValueError):
-    """A setting has a value ileti cannot use."""
+    """A setting has a value ileti cannot use. ``str()`` is a one-line message;
+    ``variable`` names the setting's variable when the message starts with it."""
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+def _refuse(variable: str, problem: str) -> ConfigError:
+    return ConfigError(f"{variable} {problem}", variable)
+
+
+# -- public parsers (also used for account settings) --------------------------------
 
 
 def parse_networks(values: list[str] | tuple[str, ...] | str) -> tuple[Network, ...]:
@@ -37,19 +66,6 @@ def parse_networks(values: list[str] | tuple[str, ...] | str) -> tuple[Network, 
     return tuple(networks)
 
 
-def _number(env: Mapping[str, str], name: str, default: float, cast: type = float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = cast(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {raw!r}")
-    return value
-
-
 def parse_test_numbers(name: str, values: str | tuple[str, ...]) -> tuple[str, ...]:
     """Comma- or space-separated Turkish mobiles -> E.164 strings; ConfigError on a bad one."""
     if isinstance(values, str):
@@ -58,121 +74,357 @@ def parse_test_numbers(name: str, values: str | tuple[str, ...]) -> tuple[str, .
     for value in values:
         e164 = numbers.normalize(value)
         if e164 is None:
-            raise ConfigError(f"{name}: not a Turkish mobile number: {value!r}")
+            raise ConfigError(f"{name}: not a Turkish mobile number: {value!r}", name)
         out.append(e164)
     return tuple(out)
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def mask_url(url: str) -> str:
+    """The URL with its password (``user:PASSWORD@``, ``?password=``) replaced by ***.
+
+    The password is taken to run from the user's ``:`` to the last ``@``: a password
+    with an unescaped ``@`` or ``/`` is hidden whole (more may be hidden, never less).
+    """
+    url = re.sub(r"^([^:/?#]+://[^:/@]*:).*@", rf"\g<1>{MASK}@", url)
+    return re.sub(r"(?i)([?&]password=)[^&]*", rf"\g<1>{MASK}", url)
+
+
+# -- reading a variable's text: None means "the default" ---------------------------
+
+
+def _read_text(_variable: str, raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _read_lower(_variable: str, raw: str) -> str | None:
+    return raw.strip().lower() or None
+
+
+def _read_whole(variable: str, raw: str) -> int | None:
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise _refuse(variable, f"must be a whole number, got {raw!r}") from None
+
+
+def _read_seconds(variable: str, raw: str) -> float | None:
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise _refuse(variable, f"must be a number of seconds, got {raw!r}") from None
+
+
+def _read_switch(variable: str, raw: str) -> bool | None:
     lowered = raw.strip().lower()
+    if not lowered:
+        return None
     if lowered in {"1", "true", "yes", "on"}:
         return True
     if lowered in {"0", "false", "no", "off"}:
         return False
-    raise ConfigError(f"{name} must be on or off, got {raw!r}")
+    raise _refuse(variable, f"must be on or off, got {raw!r}")
 
 
-def _admin_token(raw: str | None) -> str | None:
-    value = (raw or "").strip()
-    if not value:
-        return None
-    if len(value) < 16 or any(c.isspace() for c in value):
-        raise ConfigError("ILETI_ADMIN_TOKEN must be at least 16 characters, without spaces")
-    return value
+def _read_networks(variable: str, raw: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{variable}: {exc}", variable) from None
 
 
-def _redis_prefix(raw: str | None) -> str:
-    value = (raw or "").strip() or "ileti"
-    if value.startswith(":") or value.endswith(":") or any(c.isspace() for c in value):
-        raise ConfigError(f"ILETI_REDIS_PREFIX must not start or end with ':', got {raw!r}")
-    return value
+def _read_numbers(variable: str, raw: str) -> tuple[str, ...]:
+    return parse_test_numbers(variable, raw)
 
 
-@dataclass(frozen=True)
+# -- checking a value -------------------------------------------------------------
+
+
+Check = Callable[[str, Any], None]
+
+
+def _whole(minimum: int, note: str = "") -> Check:
+    def check(variable: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _refuse(variable, f"must be a whole number, got {value!r}")
+        if value < minimum:
+            raise _refuse(variable, f"must be at least {minimum}{note}, got {value}")
+
+    return check
+
+
+def _seconds(*, positive: bool = False, maximum: float = DAY_SECONDS) -> Check:
+    def check(variable: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _refuse(variable, f"must be a number of seconds, got {value!r}")
+        if not math.isfinite(value):
+            raise _refuse(variable, f"must be a finite number of seconds, got {value}")
+        if positive and value <= 0:
+            raise _refuse(variable, f"must be more than 0 seconds, got {value}")
+        if value < 0:
+            raise _refuse(variable, f"must not be negative, got {value}")
+        if value > maximum:
+            raise _refuse(variable, f"must be at most {maximum:g} seconds, got {value}")
+
+    return check
+
+
+def _switch(variable: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise _refuse(variable, f"must be on or off, got {value!r}")
+
+
+def _log_level(variable: str, value: Any) -> None:
+    if value not in LOG_LEVELS:
+        raise _refuse(variable, f"must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+
+
+def _database_url(variable: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise _refuse(variable, f"must be a URL, got {value!r}")
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in DATABASE_SCHEMES:
+        raise _refuse(
+            variable,
+            "must start with sqlite:/// or postgresql:// (or postgres://), "
+            f"got {mask_url(value)!r}",
+        )
+    if scheme == "sqlite":
+        path = rest.partition("?")[0]
+        if not path.startswith("/") or path[1:] in ("", ":memory:"):
+            raise _refuse(
+                variable,
+                "needs a file: sqlite:///relative/path.db or sqlite:////absolute/path.db, "
+                f"got {mask_url(value)!r}",
+            )
+        return
+    _port(variable, value)
+
+
+def _redis_url(variable: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise _refuse(variable, f"must be a URL, got {value!r}")
+    scheme, sep, _ = value.partition("://")
+    if not sep or scheme not in REDIS_SCHEMES:
+        raise _refuse(
+            variable,
+            f"must start with redis://, rediss:// or unix://, got {mask_url(value)!r}",
+        )
+    if scheme == "unix":
+        if not urlsplit(value).path:
+            raise _refuse(
+                variable,
+                f"needs a socket path: unix:///path/to/redis.sock, got {mask_url(value)!r}",
+            )
+        return
+    _port(variable, value)
+    database = urlsplit(value).path.strip("/")
+    if database and not database.isdigit():
+        raise _refuse(variable, f"names database {database!r}: a number is needed, e.g. /0")
+
+
+def _port(variable: str, url: str) -> int | None:
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        raise _refuse(variable, f"has a bad port: {mask_url(url)!r}") from None
+
+
+def _redis_prefix(variable: str, value: Any) -> None:
+    if (
+        not isinstance(value, str)
+        or not value
+        or value.startswith(":")
+        or value.endswith(":")
+        or any(c.isspace() for c in value)
+    ):
+        raise _refuse(
+            variable,
+            f"must be a name without spaces, not starting or ending with ':', got {value!r}",
+        )
+
+
+def _admin_token(variable: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or len(value) < 16 or any(c.isspace() for c in value):
+        # The value itself is never shown.
+        raise _refuse(variable, "must be at least 16 characters, without spaces")
+
+
+def _networks(variable: str, value: Any) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(n, ipaddress.IPv4Network | ipaddress.IPv6Network) for n in value
+    ):
+        raise _refuse(variable, f"must be a tuple of networks, got {value!r}")
+
+
+def _test_numbers(variable: str, value: Any) -> None:
+    if not isinstance(value, tuple):
+        raise _refuse(variable, f"must be a tuple of numbers, got {value!r}")
+    for number in value:
+        if not isinstance(number, str) or numbers.normalize(number) != number:
+            raise _refuse(variable, f"needs Turkish mobiles as +905XXXXXXXXX, got {number!r}")
+
+
+# -- the settings -----------------------------------------------------------------
+
+
+def _setting(default: Any, variable: str, read: Callable[[str, str], Any], check: Check) -> Any:
+    return field(default=default, metadata={"variable": variable, "read": read, "check": check})
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = _setting(
+        "sqlite:///ileti.db", "ILETI_DATABASE_URL", _read_text, _database_url
+    )
     #: Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the peer address is
     #: the client address.
-    trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    trusted_proxies: tuple[Network, ...] = _setting(
+        (), "ILETI_TRUSTED_PROXIES", _read_networks, _networks
+    )
     #: Largest request body accepted, in bytes; larger gets 400.
-    max_body_bytes: int = 1024 * 1024
-    #: Largest send-sms body (up to 50,000 recipients), in bytes.
-    max_send_body_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: int = _setting(
+        1024 * KIB, "ILETI_MAX_BODY_BYTES", _read_whole, _whole(KIB, " (1 KiB)")
+    )
+    #: Largest send-sms body (up to 50,000 recipients), in bytes; at least max_body_bytes.
+    max_send_body_bytes: int = _setting(
+        8 * 1024 * KIB, "ILETI_MAX_SEND_BODY_BYTES", _read_whole, _whole(KIB, " (1 KiB)")
+    )
     #: send-sms recipients per second per account, unless the account sets its own
     #: (0: no limit for accounts without their own).
-    rate_limit: int = 100
+    rate_limit: int = _setting(100, "ILETI_RATE_LIMIT", _read_whole, _whole(0))
     #: Recipients an idle account may send at once (one maximal request by default).
-    rate_limit_burst: int = 50_000
+    rate_limit_burst: int = _setting(50_000, "ILETI_RATE_LIMIT_BURST", _read_whole, _whole(1))
     #: Redis holding the rate limits shared by all instances; None: the database.
-    redis_url: str | None = None
+    redis_url: str | None = _setting(None, "ILETI_REDIS_URL", _read_text, _redis_url)
     #: Prefix of every Redis key ileti writes.
-    redis_prefix: str = "ileti"
+    redis_prefix: str = _setting("ileti", "ILETI_REDIS_PREFIX", _read_text, _redis_prefix)
     #: How often each instance checks the database for account changes made
-    #: elsewhere (another instance, the CLI), in seconds.
-    auth_refresh_seconds: float = 0.5
+    #: elsewhere (another instance, the CLI), in seconds (0: never).
+    auth_refresh_seconds: float = _setting(
+        0.5, "ILETI_AUTH_REFRESH_SECONDS", _read_seconds, _seconds()
+    )
     #: How long the durable writer lingers for more writes before a commit, in
     #: seconds (0: commit whatever arrived while the previous commit ran).
-    write_linger_seconds: float = 0.0
+    write_linger_seconds: float = _setting(
+        0.0, "ILETI_WRITE_LINGER_SECONDS", _read_seconds, _seconds(maximum=1.0)
+    )
     #: Largest number of writes in one transaction.
-    write_batch_max: int = 512
+    write_batch_max: int = _setting(512, "ILETI_WRITE_BATCH_MAX", _read_whole, _whole(1))
     #: Database connections for reads, per instance.
-    read_pool_size: int = 4
-    access_log: bool = False
-    log_level: str = "info"
+    read_pool_size: int = _setting(4, "ILETI_READ_POOL_SIZE", _read_whole, _whole(1))
+    access_log: bool = _setting(False, "ILETI_ACCESS_LOG", _read_switch, _switch)
+    log_level: str = _setting("info", "ILETI_LOG_LEVEL", _read_lower, _log_level)
     #: Bearer token of the admin views (the sandbox outbox); None: they are off. Never
     #: shown in a repr or a log.
-    admin_token: str | None = field(default=None, repr=False)
+    admin_token: str | None = _setting(None, "ILETI_ADMIN_TOKEN", _read_text, _admin_token)
     #: Seconds between dispatch and the simulated carrier's final status.
-    delivery_delay_seconds: float = 2.0
-    #: How often each instance looks for due orders, messages and webhooks, in seconds.
-    delivery_poll_seconds: float = 0.2
+    delivery_delay_seconds: float = _setting(2.0, "ILETI_DELIVERY_DELAY", _read_seconds, _seconds())
+    #: How often each instance looks for due orders, messages and webhooks, in seconds
+    #: (0: this instance does no delivery).
+    delivery_poll_seconds: float = _setting(
+        0.2, "ILETI_DELIVERY_POLL_SECONDS", _read_seconds, _seconds()
+    )
     #: Recipients the simulated carrier never delivers (status 112) / never finishes (110).
-    undelivered_numbers: tuple[str, ...] = DEFAULT_UNDELIVERED_NUMBERS
-    pending_numbers: tuple[str, ...] = DEFAULT_PENDING_NUMBERS
+    undelivered_numbers: tuple[str, ...] = _setting(
+        ("+905559990001",), "ILETI_UNDELIVERED_NUMBERS", _read_numbers, _test_numbers
+    )
+    pending_numbers: tuple[str, ...] = _setting(
+        ("+905559990002",), "ILETI_PENDING_NUMBERS", _read_numbers, _test_numbers
+    )
     #: One webhook POST may take this long, in seconds.
-    webhook_timeout_seconds: float = 5.0
+    webhook_timeout_seconds: float = _setting(
+        5.0, "ILETI_WEBHOOK_TIMEOUT_SECONDS", _read_seconds, _seconds(positive=True)
+    )
     #: Attempts per webhook before giving up.
-    webhook_attempts: int = 8
+    webhook_attempts: int = _setting(8, "ILETI_WEBHOOK_ATTEMPTS", _read_whole, _whole(1))
     #: Wait before the first retry of a webhook, doubled for each further retry (seconds).
-    webhook_backoff_seconds: float = 10.0
+    webhook_backoff_seconds: float = _setting(
+        10.0, "ILETI_WEBHOOK_BACKOFF_SECONDS", _read_seconds, _seconds()
+    )
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            f.metadata["check"](f.metadata["variable"], getattr(self, f.name))
+        if self.max_send_body_bytes < self.max_body_bytes:
+            raise _refuse(
+                "ILETI_MAX_SEND_BODY_BYTES",
+                f"must be at least ILETI_MAX_BODY_BYTES ({self.max_body_bytes}), "
+                f"got {self.max_send_body_bytes}",
+            )
+        both = set(self.undelivered_numbers) & set(self.pending_numbers)
+        if both:
+            raise _refuse(
+                "ILETI_PENDING_NUMBERS",
+                f"and ILETI_UNDELIVERED_NUMBERS both name {', '.join(sorted(both))}",
+            )
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.masked().items())
+        return f"Settings({shown})"
+
+    def masked(self) -> dict[str, Any]:
+        """Every setting by field name, secrets masked: what may be printed or logged."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["database_url"] = mask_url(self.database_url)
+        if self.redis_url is not None:
+            values["redis_url"] = mask_url(self.redis_url)
+        if self.admin_token is not None:
+            values["admin_token"] = MASK
+        return values
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``ILETI_*`` variables (default: the process environment); an
+        override that is not None wins over its variable, which is then not read."""
         env = os.environ if env is None else env
-        settings = cls(
-            database_url=env.get("ILETI_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            trusted_proxies=parse_networks(env.get("ILETI_TRUSTED_PROXIES", "")),
-            max_body_bytes=int(_number(env, "ILETI_MAX_BODY_BYTES", 1024 * 1024, int)),
-            max_send_body_bytes=int(
-                _number(env, "ILETI_MAX_SEND_BODY_BYTES", 8 * 1024 * 1024, int)
-            ),
-            rate_limit=int(_number(env, "ILETI_RATE_LIMIT", 100, int)),
-            rate_limit_burst=max(1, int(_number(env, "ILETI_RATE_LIMIT_BURST", 50_000, int))),
-            redis_url=(env.get("ILETI_REDIS_URL") or "").strip() or None,
-            redis_prefix=_redis_prefix(env.get("ILETI_REDIS_PREFIX")),
-            auth_refresh_seconds=_number(env, "ILETI_AUTH_REFRESH_SECONDS", 0.5),
-            write_linger_seconds=_number(env, "ILETI_WRITE_LINGER_SECONDS", 0.0),
-            write_batch_max=max(1, int(_number(env, "ILETI_WRITE_BATCH_MAX", 512, int))),
-            read_pool_size=max(1, int(_number(env, "ILETI_READ_POOL_SIZE", 4, int))),
-            access_log=_flag(env, "ILETI_ACCESS_LOG", False),
-            log_level=(env.get("ILETI_LOG_LEVEL") or "info").lower(),
-            admin_token=_admin_token(env.get("ILETI_ADMIN_TOKEN")),
-            delivery_delay_seconds=_number(env, "ILETI_DELIVERY_DELAY", 2.0),
-            delivery_poll_seconds=_number(env, "ILETI_DELIVERY_POLL_SECONDS", 0.2),
-            undelivered_numbers=parse_test_numbers(
-                "ILETI_UNDELIVERED_NUMBERS",
-                env.get("ILETI_UNDELIVERED_NUMBERS", ",".join(DEFAULT_UNDELIVERED_NUMBERS)),
-            ),
-            pending_numbers=parse_test_numbers(
-                "ILETI_PENDING_NUMBERS",
-                env.get("ILETI_PENDING_NUMBERS", ",".join(DEFAULT_PENDING_NUMBERS)),
-            ),
-            webhook_timeout_seconds=_number(env, "ILETI_WEBHOOK_TIMEOUT_SECONDS", 5.0),
-            webhook_attempts=max(1, int(_number(env, "ILETI_WEBHOOK_ATTEMPTS", 8, int))),
-            webhook_backoff_seconds=_number(env, "ILETI_WEBHOOK_BACKOFF_SECONDS", 10.0),
-        )
-        clean = {k: v for k, v in overrides.items() if v is not None}
-        return replace(settings, **clean) if clean else settings  # type: ignore[arg-type]
+        values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        for f in fields(cls):
+            raw = env.get(f.metadata["variable"])
+            if f.name in values or raw is None:
+                continue
+            value = f.metadata["read"](f.metadata["variable"], raw)
+            if value is not None:
+                values[f.name] = value
+        return cls(**values)
+
+
+def variables() -> tuple[str, ...]:
+    """Every setting's variable, in the order of the fields."""
+    return tuple(f.metadata["variable"] for f in fields(Settings))
+
+
+def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """One warning line per ``ILETI_*`` variable that is no setting (the test suite's
+    ``ILETI_TEST_*`` excepted), naming the closest setting when one is close."""
+    env = os.environ if env is None else env
+    known = variables()
+    lines = []
+    for name in sorted(env):
+        if not name.startswith("ILETI_") or name in known or name.startswith(TEST_PREFIX):
+            continue
+        close = _closest(name, known)
+        hint = f" (did you mean {close}?)" if close else ""
+        lines.append(f"warning: unknown setting {name}{hint}")
+    return lines
+
+
+def _closest(name: str, known: tuple[str, ...]) -> str | None:
+    """The setting ``name`` was most likely meant to be: of those close enough, one that
+    begins ``name`` or that ``name`` begins (``ILETI_DELIVERY_DELAY_SECONDS``:
+    ``ILETI_DELIVERY_DELAY``), else the closest."""
+    suffixes = {k.removeprefix("ILETI_"): k for k in known}
+    wanted = name.removeprefix("ILETI_")
+    close = difflib.get_close_matches(wanted, suffixes, n=3, cutoff=0.7)
+    related = [c for c in close if wanted.startswith(c) or c.startswith(wanted)]
+    best = (related or close or [None])[0]
+    return suffixes[best] if best else None

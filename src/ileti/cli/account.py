@@ -6,8 +6,16 @@ from typing import Any
 
 import click
 
-from ileti.cli.common import account_dict, database_option, echo_json, open_store, run
-from ileti.services.accounts import Issued
+from ileti.cli.common import (
+    Group,
+    Refused,
+    account_dict,
+    database_option,
+    echo_json,
+    open_store,
+    run,
+)
+from ileti.services.accounts import AccountError, Issued
 
 
 def _print_issued(issued: Issued, as_json: bool, title: str) -> None:
@@ -93,7 +101,14 @@ def _settings(
     return settings
 
 
-@click.group()
+def _check_balance(balance: int, credits: int) -> None:
+    if balance + credits < 0:
+        raise Refused(
+            f"the balance would go below zero: {balance} credits, --add-balance {credits}"
+        )
+
+
+@click.group(cls=Group)
 def account() -> None:
     """Create and manage API accounts."""
 
@@ -212,6 +227,9 @@ def update(
 
     async def work(accounts, _bl):  # type: ignore[no-untyped-def]
         current = await accounts.get(key)
+        if add_balance:
+            # Refused before anything changes (add_balance below stays the atomic guard).
+            _check_balance(current.balance if balance is None else balance, add_balance)
         new_ips = None
         if clear_allow_ip or allow_ips:
             base = () if clear_allow_ip else current.allow_ips
@@ -229,7 +247,10 @@ def update(
             **_settings(**sending),
         )
         if add_balance:
-            changed = await accounts.add_balance(key, add_balance)
+            try:
+                changed = await accounts.add_balance(key, add_balance)
+            except AccountError as exc:
+                raise Refused(str(exc)) from exc
         issued = await accounts.rotate(key) if rotate else None
         return changed, issued
 

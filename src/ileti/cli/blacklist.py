@@ -13,13 +13,22 @@ from pathlib import Path
 import click
 
 from ileti import numbers
-from ileti.cli.common import database_option, echo_json, failures, open_store, run
+from ileti.cli.common import (
+    Group,
+    database_option,
+    echo_json,
+    fail,
+    failures,
+    file_error,
+    open_store,
+    run,
+)
 from ileti.clock import format_local
 from ileti.models import BlacklistEntry
 from ileti.services.blacklist import BlacklistService, read_numbers
 
 
-@click.group()
+@click.group(cls=Group)
 def blacklist() -> None:
     """Numbers that send-sms must skip, per account."""
 
@@ -92,7 +101,7 @@ def _count_lines(path: Path) -> int:
 
 @blacklist.command(name="import")
 @click.argument("key")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @database_option
 def import_numbers(key: str, file: Path, quiet: bool) -> None:
@@ -100,14 +109,15 @@ def import_numbers(key: str, file: Path, quiet: bool) -> None:
 
     All or nothing: the numbers are added in one transaction.
     """
+    try:
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        fail(f"{file} is not UTF-8 text", 1)
+    except OSError as exc:
+        file_error("read", file, exc)
     with open_store() as store:
         found = run(store, lambda accounts, _bl: accounts.get(key))
         service = BlacklistService(store)
-        try:
-            text = file.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise click.ClickException(f"{file} is not UTF-8 text") from exc
-        lines = text.splitlines()
         hide = quiet or not sys.stderr.isatty()
         with (
             click.progressbar(
@@ -131,7 +141,7 @@ def import_numbers(key: str, file: Path, quiet: bool) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Write here (default: standard output).",
 )
 @database_option
@@ -159,13 +169,18 @@ def export(key: str, output: Path | None) -> None:
         if output is None:
             write(sys.stdout)  # type: ignore[arg-type]
             return
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".export-", dir=output.parent)
+        # Written next to the output, then renamed: the file appears only when complete.
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".export-", dir=output.parent)
+        except OSError as exc:
+            file_error("write", output, exc)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 rows = write(handle)  # type: ignore[arg-type]
             os.replace(tmp, output)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                file_error("write", output, exc)
             raise
     click.echo(f"Exported {rows} numbers to {output}", err=True)

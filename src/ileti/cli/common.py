@@ -7,10 +7,11 @@ import contextlib
 import functools
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import click
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ileti import numbers
 from ileti.clock import format_local
@@ -42,33 +43,98 @@ def database_option(fn: F) -> F:
     )(fn)
 
 
+class Refused(Exception):
+    """An operation ileti refuses (exit 1), e.g. a balance that would go below zero."""
+
+
+class Group(click.Group):
+    """A command group whose errors are one line, like every other error of ``ileti``.
+
+    Without a command it prints its help and exits 0. click's own errors (an unknown
+    option, a bad value, a missing argument) are printed as one line, exit 2.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            hint = f" Try '{exc.ctx.command_path} --help' for help." if exc.ctx else ""
+            fail(exc.format_message() + hint, exc.exit_code)
+        except click.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            fail("aborted", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """``Error: message`` as one line on stderr, then exit ``code``."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    click.echo(f"Error: {line}", err=True)
+    sys.exit(code)
+
+
 def settings() -> Settings:
+    """The settings (``--database`` over ILETI_DATABASE_URL); exit 2 on a bad value."""
     ctx = click.get_current_context()
     root = ctx.find_root()
     database = (ctx.obj or {}).get("database") or (root.obj or {}).get("database")
     try:
         return Settings.from_env(database_url=database)
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
+        message = str(exc)
+        if database and exc.variable == "ILETI_DATABASE_URL":
+            message = "--database" + message.removeprefix(exc.variable)
+        fail(message, 2)
+
+
+def _database_error(exc: SQLAlchemyError) -> str:
+    """The driver's own first line (``connection failed: ...``), without SQLAlchemy's
+    decoration."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 @contextlib.contextmanager
 def failures() -> Iterator[None]:
-    """Known failures -> a one-line message and a non-zero exit, never a traceback."""
+    """Known failures -> a one-line message and a non-zero exit, never a traceback:
+    1 for a refused or failed operation, 2 for a bad argument or setting."""
     try:
         yield
     except AccountNotFound as exc:
-        click.echo(f"Error: no account with key {exc.args[0]!r}", err=True)
-        sys.exit(1)
+        fail(f"no account with key {exc.args[0]!r}", 1)
+    except Refused as exc:
+        fail(str(exc), 1)
     except (AccountError, ConfigError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), 2)
     except ApiError as exc:
-        click.echo(f"Error: {exc.code.value} {exc.code.message} ({exc})", err=True)
-        sys.exit(1)
+        fail(f"{exc.code.value} {exc.code.message} ({exc})", 1)
     except StoreError as exc:
-        click.echo(f"Error: database: {exc}", err=True)
-        sys.exit(1)
+        fail(f"database: {exc}", 1)
+    except SQLAlchemyError as exc:
+        fail(f"database: {_database_error(exc)}", 1)
+
+
+def file_error(doing: str, path: object, exc: OSError) -> NoReturn:
+    """A file that cannot be read or written (``doing``: read, write, ...): one line,
+    exit 1."""
+    fail(f"cannot {doing} {path}: {exc.strerror or exc}", 1)
 
 
 @contextlib.contextmanager

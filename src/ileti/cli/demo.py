@@ -14,8 +14,16 @@ from pathlib import Path
 
 import click
 
-from ileti.cli.common import database_option, open_store, run
+from ileti.cli.common import database_option, fail, file_error, open_store, run
 from ileti.store import AccountNotFound
+
+
+def _save(path: Path, data: dict[str, str]) -> None:
+    # Created readable by the owner only, before a byte of the secret is written.
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(data, indent=2) + "\n")
 
 
 @click.command()
@@ -53,14 +61,16 @@ def demo(path: Path, url: str) -> None:
         data = {"key": issued.account.key, "secret": issued.secret, "hash": issued.hash}
         return data, True
 
+    if not path.parent.is_dir():
+        # Checked first: credentials that cannot be saved would be lost.
+        fail(f"cannot write {path}: directory {path.parent} does not exist", 1)
     with open_store() as store:
         data, created = run(store, work)
     if created:
-        # Created readable by the owner only, before a byte of the secret is written.
-        path.unlink(missing_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(data, indent=2) + "\n")
+        try:
+            _save(path, data)
+        except OSError as exc:
+            file_error("write", path, exc)
     body = json.dumps(
         {
             "request": {

@@ -12,12 +12,17 @@ import click
 from ileti import __version__
 from ileti.cli.account import account
 from ileti.cli.blacklist import blacklist
-from ileti.cli.common import database_option, failures, settings
+from ileti.cli.common import Group, database_option, failures, file_error, settings
 from ileti.cli.demo import demo
 from ileti.cli.outbox import outbox
+from ileti.config import LOG_LEVELS, mask_url, unknown_variables
+
+# What the store logs on a failure reaches the user as the command's one-line error;
+# ``serve`` configures logging, so there it is shown (the root logger's handler).
+logging.getLogger("ileti").addHandler(logging.NullHandler())
 
 
-@click.group()
+@click.group(cls=Group)
 @click.version_option(__version__, prog_name="ileti")
 @click.option(
     "--database",
@@ -27,6 +32,8 @@ from ileti.cli.outbox import outbox
 @click.pass_context
 def cli(ctx: click.Context, database: str | None) -> None:
     """ileti: a self-hostable iletiMerkezi SMS API v1 server."""
+    for warning in unknown_variables():
+        click.echo(warning, err=True)
     ctx.ensure_object(dict)
     if database:
         ctx.obj["database"] = database
@@ -53,11 +60,11 @@ def serve(host: str, port: int, workers: int) -> None:
     # Workers are separate processes: they read their settings from the environment.
     os.environ["ILETI_DATABASE_URL"] = config.database_url
     logging.basicConfig(
-        level=config.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+        level=LOG_LEVELS[config.log_level], format="%(levelname)s %(name)s: %(message)s"
     )
     click.echo(
         f"ileti {__version__} on http://{host}:{port}/v1/ "
-        f"({config.database_url.split('://')[0]}, {workers} worker(s))",
+        f"({mask_url(config.database_url)}, {workers} worker(s))",
         err=True,
     )
     # uvicorn re-raises the signal it shut down on once it has drained; a SIGTERM that
@@ -78,14 +85,27 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @cli.command()
+@click.option(
+    "--create-dirs",
+    is_flag=True,
+    help="Create the SQLite file's directory (with its parents) if it does not exist.",
+)
 @database_option
-def migrate() -> None:
+def migrate(create_dirs: bool) -> None:
     """Bring the database schema up to date."""
     from ileti.store import Store
+    from ileti.store.engine import sqlite_directory
     from ileti.store.migrate import current, head
 
+    config = settings()
     with failures():
-        store = Store(settings())
+        directory = sqlite_directory(config.database_url)
+        if create_dirs and directory is not None:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                file_error("create directory", directory, exc)
+        store = Store(config)
         try:
             store.migrate()
             click.echo(f"Database at revision {current(store.writer_engine)} (head {head()}).")

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 
 import click
 
-from ileti.cli.common import database_option, failures, open_store
+from ileti.cli.common import Group, database_option, failures, open_store
 from ileti.clock import format_local
 from ileti.services.outbox import MAX_ID, OutboxService, describe
 from ileti.store.outbox import OutboxMessage
 
 
-@click.group()
+@click.group(cls=Group)
 def outbox() -> None:
     """The sandbox outbox: every message send-sms accepted, sent or skipped."""
 

@@ -38,9 +38,30 @@ def normalize_url(url: str) -> URL:
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
+def sqlite_directory(url: str) -> Path | None:
+    """The directory of an SQLite database's file; None for PostgreSQL."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    assert parsed.database is not None
+    return Path(parsed.database).parent
+
+
+def _check_directory(directory: Path) -> None:
+    """An SQLite file goes into an existing directory: a typo in the path must not
+    start an empty service somewhere new (``ileti migrate --create-dirs`` makes it)."""
+    if directory.is_dir():
+        return
+    problem = "is not a directory" if directory.exists() else "does not exist"
+    raise ConfigError(
+        f"SQLite database directory {str(directory.absolute())!r} {problem} "
+        "(create it, or run: ileti migrate --create-dirs)"
+    )
+
+
 def _sqlite_engine(url: URL, *, immediate: bool, pool_size: int) -> Engine:
     assert url.database is not None
-    Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    _check_directory(Path(url.database).parent)
     engine = create_engine(
         url,
         pool_size=pool_size,
