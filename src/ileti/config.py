@@ -11,7 +11,6 @@ directly), so a value ileti cannot use stops it at start with a one-line
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import math
 import os
 import re
@@ -20,9 +19,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-from ileti import numbers
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from ileti import networks, numbers
+from ileti.networks import Network
 
 #: Logging levels by name (``trace`` is uvicorn's, below ``debug``).
 LOG_LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10, "trace": 5}
@@ -55,15 +53,10 @@ def _refuse(variable: str, problem: str) -> ConfigError:
 
 def parse_networks(values: list[str] | tuple[str, ...] | str) -> tuple[Network, ...]:
     """CIDRs (or single addresses) -> networks; raises ConfigError on a bad one."""
-    if isinstance(values, str):
-        values = [v for v in values.replace(",", " ").split() if v]
-    networks: list[Network] = []
-    for value in values:
-        try:
-            networks.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError as exc:
-            raise ConfigError(f"not an IP address or CIDR: {value!r}") from exc
-    return tuple(networks)
+    try:
+        return networks.parse_networks(values)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def parse_test_numbers(name: str, values: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -260,9 +253,7 @@ def _admin_token(variable: str, value: Any) -> None:
 
 
 def _networks(variable: str, value: Any) -> None:
-    if not isinstance(value, tuple) or not all(
-        isinstance(n, ipaddress.IPv4Network | ipaddress.IPv6Network) for n in value
-    ):
+    if not isinstance(value, tuple) or not all(isinstance(n, Network) for n in value):
         raise _refuse(variable, f"must be a tuple of networks, got {value!r}")
 
 

@@ -94,11 +94,6 @@ def list_numbers(key: str, as_json: bool) -> None:
             BlacklistService(store).export(found.id, consume)
 
 
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(buf.count(b"\n") for buf in iter(lambda: handle.read(1 << 20), b"")) + 1
-
-
 @blacklist.command(name="import")
 @click.argument("key")
 @click.argument("file", type=click.Path(path_type=Path))
