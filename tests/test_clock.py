@@ -1,0 +1,165 @@
+"""Background work read from a clock the test advances: the carrier, the webhook sender
+and the database rate limiter are stepped by hand (no poll loop runs), so what did not
+happen yet is proven by the clock, not by a sleep."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+
+from ileti.api.runtime import Runtime
+from ileti.clock import ISTANBUL, from_us
+from ileti.config import Settings
+from ileti.errors import RateLimited
+from ileti.models import OutgoingText, SendCommand
+from ileti.store.schema import messages, orders, webhooks
+from tests.support.clock import FakeClock
+
+DELIVERED_TO = "+905330000099"
+UNDELIVERED_TO = "+905559990001"  # the documented always-undelivered test number
+PENDING_TO = "+905559990002"  # the documented always-pending test number
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def stepped(database_url: str, clock: FakeClock) -> AsyncIterator[Runtime]:
+    """A runtime whose background loops do not run: the test steps them."""
+    settings = Settings(
+        database_url=database_url,
+        delivery_delay_seconds=2.0,
+        delivery_poll_seconds=0,
+        webhook_backoff_seconds=10.0,
+        webhook_attempts=3,
+        rate_limit=2,
+        rate_limit_burst=4,
+    )
+    rt = Runtime.build(settings, clock=clock)
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+def command(*numbers: str, text: str = "saat") -> SendCommand:
+    return SendCommand("ILETI", None, "0", None, (OutgoingText(text, numbers),))
+
+
+async def message_rows(rt: Runtime, order_id: int) -> list[tuple[str, int, str | None]]:
+    def read(conn: sa.Connection) -> list[tuple[str, int, str | None]]:
+        query = (
+            sa.select(messages.c.recipient, messages.c.status, messages.c.reason)
+            .where(messages.c.order_id == order_id)
+            .order_by(messages.c.id)
+        )
+        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+    return await rt.store.read(read)
+
+
+async def test_the_carrier_finalises_exactly_when_the_delay_has_passed(
+    stepped: Runtime, clock: FakeClock
+) -> None:
+    issued = await stepped.accounts.create("acme", senders=("ILETI",), balance=10)
+    order_id = await stepped.orders.send(
+        issued.account, command(DELIVERED_TO, UNDELIVERED_TO, PENDING_TO)
+    )
+    sending = [(DELIVERED_TO, 110, None), (UNDELIVERED_TO, 110, None), (PENDING_TO, 110, None)]
+    assert await message_rows(stepped, order_id) == sending
+    await stepped.carrier.step()  # dispatched now, final in 2 s
+    clock.advance(1.999)
+    await stepped.carrier.step()
+    assert await message_rows(stepped, order_id) == sending
+    clock.advance(0.001)
+    await stepped.carrier.step()
+    assert await message_rows(stepped, order_id) == [
+        (DELIVERED_TO, 111, None),
+        (UNDELIVERED_TO, 112, "undelivered"),
+        (PENDING_TO, 110, None),
+    ]
+    clock.advance(3600)  # the pending one is never finalised
+    assert await stepped.carrier.step() is False
+    assert (await message_rows(stepped, order_id))[2] == (PENDING_TO, 110, None)
+
+
+async def test_a_scheduled_order_waits_for_its_minute(stepped: Runtime, clock: FakeClock) -> None:
+    issued = await stepped.accounts.create("acme", senders=("ILETI",), balance=10)
+    at = clock.now_us() + 3 * 3600 * 1_000_000
+    when = from_us(at).astimezone(ISTANBUL).strftime("%d/%m/%Y %H:%M")
+    schedule = SendCommand("ILETI", when, "0", None, (OutgoingText("sonra", (DELIVERED_TO,)),))
+    order_id = await stepped.orders.send(issued.account, schedule)
+
+    async def dispatched() -> bool:
+        def read(conn: sa.Connection) -> bool:
+            query = sa.select(orders.c.dispatched).where(orders.c.id == order_id)
+            return bool(conn.execute(query).scalar_one())
+
+        return await stepped.store.read(read)
+
+    clock.advance(2 * 3600)
+    await stepped.carrier.step()
+    assert not await dispatched()
+    clock.advance(3600 + 60)
+    await stepped.carrier.step()
+    assert await dispatched()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_failed_webhook_is_retried_only_after_its_backoff(
+    stepped: Runtime, clock: FakeClock
+) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/hook"
+    issued = await stepped.accounts.create("acme", senders=("ILETI",), balance=10, webhook_url=url)
+    await stepped.orders.send(issued.account, command(DELIVERED_TO))
+    await stepped.carrier.step()  # queues "accepted"
+
+    async def attempts() -> list[tuple[int, str | None]]:
+        def read(conn: sa.Connection) -> list[tuple[int, str | None]]:
+            query = sa.select(webhooks.c.attempts, webhooks.c.last_error).order_by(webhooks.c.id)
+            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+        return await stepped.store.read(read)
+
+    await stepped.webhooks.step()
+    ((made, error),) = await attempts()
+    assert made == 1 and error is not None and "Connect" in error
+    clock.advance(9.9)  # the first retry is due 10 s later
+    await stepped.webhooks.step()
+    assert [a for a, _ in await attempts()] == [1]
+    clock.advance(0.2)
+    await stepped.webhooks.step()
+    assert [a for a, _ in await attempts()] == [2]
+    clock.advance(20.1)  # then 20 s; the third attempt is the last
+    await stepped.webhooks.step()
+    clock.advance(3600)
+    assert await stepped.webhooks.step() is False
+    assert [a for a, _ in await attempts()] == [3]
+
+
+async def test_the_database_rate_limit_refills_with_the_clock(
+    stepped: Runtime, clock: FakeClock
+) -> None:
+    """2 recipients/s, a burst of 4: four pass, the fifth waits exactly half a second."""
+    issued = await stepped.accounts.create("acme", senders=("ILETI",), balance=100)
+    for i in range(4):
+        await stepped.orders.send(issued.account, command(f"+90533000001{i}", text=f"t{i}"))
+    with pytest.raises(RateLimited) as refused:
+        await stepped.orders.send(issued.account, command("+905330000020", text="t4"))
+    assert refused.value.headers == {"retry-after": "1"}
+    clock.advance(0.499)
+    with pytest.raises(RateLimited):
+        await stepped.orders.send(issued.account, command("+905330000020", text="t4"))
+    clock.advance(0.001)
+    assert await stepped.orders.send(issued.account, command("+905330000020", text="t4")) > 0
