@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -184,12 +183,3 @@ def account_dict(account: Account) -> dict[str, Any]:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def synced(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with failures():
-            return fn(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]

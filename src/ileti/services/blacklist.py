@@ -17,7 +17,6 @@ from ileti.store import Store
 from ileti.store import blacklist as blacklist_store
 from ileti.values import Page
 
-SOURCES = ("api", "cli", "import", "panel")
 IMPORT_CHUNK = 20_000
 
 

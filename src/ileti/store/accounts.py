@@ -107,17 +107,8 @@ def by_key(conn: Connection, key: str) -> Account | None:
     return _account(row) if row is not None else None
 
 
-def by_id(conn: Connection, account_id: int) -> Account | None:
-    row = conn.execute(select(*_COLUMNS).where(accounts.c.id == account_id)).first()
-    return _account(row) if row is not None else None
-
-
 def all_accounts(conn: Connection) -> list[Account]:
     return [_account(row) for row in conn.execute(select(*_COLUMNS).order_by(accounts.c.id))]
-
-
-def count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(accounts)).scalar_one())
 
 
 def change(conn: Connection, key: str, *, now: int, **values: Any) -> Account:
