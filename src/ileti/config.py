@@ -318,6 +318,8 @@ class Settings:
     #: Bearer token of the admin views (the sandbox outbox); None: they are off. Never
     #: shown in a repr or a log.
     admin_token: str | None = _setting(None, "ILETI_ADMIN_TOKEN", _read_text, _admin_token)
+    #: The sandbox control API under /_ileti/ (off: the prefix answers 404).
+    control_api: bool = _setting(True, "ILETI_CONTROL_API", _read_switch, _switch)
     #: Seconds between dispatch and the simulated carrier's final status.
     delivery_delay_seconds: float = _setting(2.0, "ILETI_DELIVERY_DELAY", _read_seconds, _seconds())
     #: How often each instance looks for due orders, messages and webhooks, in seconds

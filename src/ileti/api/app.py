@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from ileti import __version__
+from ileti.api.control import routes as control_routes
 from ileti.api.outbox import routes as outbox_routes
 from ileti.api.runtime import Runtime
 from ileti.api.v1 import PREFIX, V1
@@ -42,7 +43,12 @@ def _pages(rt: Runtime) -> Starlette:
             await rt.stop()
 
     return Starlette(
-        routes=[Route("/", index), Route("/healthz", healthz), *outbox_routes(rt)],
+        routes=[
+            Route("/", index),
+            Route("/healthz", healthz),
+            *outbox_routes(rt),
+            *control_routes(rt),
+        ],
         lifespan=lifespan,
     )
 

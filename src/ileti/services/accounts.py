@@ -4,6 +4,7 @@ never stored: the store keeps only the SHA-256 of the API hash."""
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,7 +22,33 @@ MAX_NAME = 200
 
 
 class AccountError(ValueError):
-    """A request to create or change an account that cannot be carried out."""
+    """A request to create or change an account that cannot be carried out; ``field``
+    names the setting at fault, when one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+#: A chosen API key: what the v1 authentication accepts (real keys are 32 hex digits).
+_KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
+MAX_SECRET = 200
+
+
+def _check_key(key: str | None) -> str:
+    if key is None:
+        return new_key()
+    if _KEY.fullmatch(key) is None:
+        raise AccountError("a key is 1 to 64 letters, digits, '-' or '_'", "key")
+    return key
+
+
+def _check_secret(secret: str | None) -> str:
+    if secret is None:
+        return new_secret()
+    if not 1 <= len(secret) <= MAX_SECRET or not secret.isascii() or not secret.isprintable():
+        raise AccountError(f"a secret is 1 to {MAX_SECRET} printable ASCII characters", "secret")
+    return secret
 
 
 @dataclass(frozen=True)
@@ -114,16 +141,19 @@ class AccountService:
         balance: int = 0,
         api_access: bool = True,
         allow_ips: tuple[str, ...] = (),
+        key: str | None = None,
+        secret: str | None = None,
         **settings: Any,
     ) -> Issued:
         """A new account; ``settings``: unit_price, brand_code, test_number, webhook_url,
-        strict, rate_limit."""
+        strict, rate_limit. ``key`` and ``secret`` may be chosen (a sandbox with fixed
+        credentials for CI), else random; a key in use is refused."""
         name = name.strip()
         if not name or len(name) > MAX_NAME:
             raise AccountError(f"a name of 1 to {MAX_NAME} characters is needed")
         if balance < 0:
             raise AccountError("balance must not be negative")
-        key, secret = new_key(), new_secret()
+        key, secret = _check_key(key), _check_secret(secret)
         hash_hex = api_hash(key, secret)
         call = functools.partial(
             account_store.create,
@@ -140,6 +170,12 @@ class AccountService:
         account = await self._store.transaction(call)
         self._changed()
         return Issued(account=account, secret=secret, hash=hash_hex)
+
+    async def delete(self, key: str) -> None:
+        """Delete an account with everything it has: blacklist, orders, messages,
+        webhooks, rate-limit state. Its credentials stop working at once."""
+        await self._store.transaction(functools.partial(account_store.delete, key=key.strip()))
+        self._changed()
 
     async def get(self, key: str) -> Account:
         account = await self._store.read(account_store.by_key, key.strip())

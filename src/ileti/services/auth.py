@@ -160,3 +160,21 @@ class Authenticator:
         if credential.networks and not credential.admits(address()):
             raise Unauthorized("address not allowed")
         return credential
+
+    async def identify(self, key: str | None, hash_hex: str | None) -> Credential:
+        """The account whose key and hash these are, whatever its API-access switch and
+        allow-list say (the sandbox control API); Unauthorized otherwise."""
+        if not key or not hash_hex or len(key.strip()) > 64:
+            raise Unauthorized("missing or malformed key or hash")
+        key = key.strip()
+        credential = self._cache.get(key, _MISSING)
+        if credential is _MISSING:
+            credential = await self._load(key)
+        digest = hashlib.sha256(hash_hex.strip().lower().encode()).digest()
+        if credential is None:
+            hmac.compare_digest(digest, digest)
+            raise Unauthorized("unknown key")
+        assert isinstance(credential, Credential)
+        if not hmac.compare_digest(digest, credential.digest):
+            raise Unauthorized("wrong hash")
+        return credential

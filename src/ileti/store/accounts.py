@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import delete as sa_delete
 
 from ileti.models import Account
-from ileti.store.errors import AccountNotFound
-from ileti.store.schema import AUTH_TOPIC, accounts, blacklist_counters, changes
+from ileti.store.errors import AccountNotFound, KeyInUse
+from ileti.store.schema import AUTH_TOPIC, accounts, blacklist_counters, changes, messages, webhooks
 
 _COLUMNS = (
     accounts.c.id,
@@ -81,7 +82,10 @@ def create(
     now: int,
     **settings: Any,
 ) -> Account:
-    """Insert an account; ``settings`` are further columns (unit_price, strict, ...)."""
+    """Insert an account; ``settings`` are further columns (unit_price, strict, ...).
+    KeyInUse when another account has the key."""
+    if by_key(conn, key) is not None:
+        raise KeyInUse(key)
     conn.execute(
         insert(accounts).values(
             **settings,
@@ -105,6 +109,18 @@ def create(
 def by_key(conn: Connection, key: str) -> Account | None:
     row = conn.execute(select(*_COLUMNS).where(accounts.c.key == key)).first()
     return _account(row) if row is not None else None
+
+
+def delete(conn: Connection, key: str) -> None:
+    """Delete an account and all it owns (the foreign keys cascade to its blacklist,
+    counters, rate limit, orders, texts and messages; webhooks are removed here)."""
+    account = by_key(conn, key)
+    if account is None:
+        raise AccountNotFound(key)
+    conn.execute(sa_delete(webhooks).where(webhooks.c.account_id == account.id))
+    conn.execute(sa_delete(messages).where(messages.c.account_id == account.id))
+    conn.execute(sa_delete(accounts).where(accounts.c.id == account.id))
+    bump_version(conn)
 
 
 def all_accounts(conn: Connection) -> list[Account]:

@@ -4,7 +4,8 @@ StoreError
 ├── StoreUnavailable   the database could not be reached or answered with an error
 │   └── CommitUnknown  the connection broke while a COMMIT was under way: the writes
 │                      may or may not be on disk, so they are neither confirmed nor retried
-└── AccountNotFound    no account with that key
+├── AccountNotFound    no account with that key
+└── KeyInUse           another account has that key
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class CommitUnknown(StoreUnavailable):
 
 
 class AccountNotFound(StoreError):
+    pass
+
+
+class KeyInUse(StoreError):
     pass
 
 
