@@ -1,0 +1,216 @@
+"""Nothing invisible, nothing leaked: what an operator reads in ileti's logs.
+
+- every failed webhook attempt is a warning naming the account, the message, the URL
+  without its password or query, the attempt out of the maximum, the error and what
+  happens next; a delivery is a debug line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from ileti.api.runtime import Runtime
+from ileti.config import Settings
+from ileti.logs import safe_url
+from ileti.services.accounts import Issued
+
+PENDING_TO = "+905559990002"  # the documented always-pending number: one report only
+PASSWORD = "s3cret-pw"
+QUERY_SECRET = "q-secret-token"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        auth_refresh_seconds=0.1,
+        delivery_poll_seconds=0.05,
+        webhook_timeout_seconds=0.5,
+        webhook_attempts=3,
+        webhook_backoff_seconds=0.2,
+    )
+
+
+async def eventually(check: Callable[[], Any], *, within: float = 15.0) -> Any:
+    """``check()`` once it returns something truthy; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"not reached within {within} s"
+        await asyncio.sleep(0.05)
+    return result
+
+
+# -- webhooks: one warning per failed attempt ---------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def answering(statuses: list[int]) -> AsyncIterator[int]:
+    """An HTTP/1.1 endpoint on 127.0.0.1 answering each request with the next of
+    ``statuses``, then 200; yields its port."""
+    writers: set[asyncio.StreamWriter] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.add(writer)
+        try:
+            while await reader.readline():
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                status = statuses.pop(0) if statuses else 200
+                writer.write(f"HTTP/1.1 {status} -\r\nContent-Length: 0\r\n\r\n".encode())
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writers.discard(writer)
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+        for writer in list(writers):
+            writer.close()
+        await server.wait_closed()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # nothing listens there once closed
+
+
+def hook_url(port: int) -> str:
+    return f"http://hook-user:{PASSWORD}@127.0.0.1:{port}/hook?token={QUERY_SECRET}#part"
+
+
+async def send_one(runtime: Runtime, client: httpx.AsyncClient, url: str) -> tuple[Issued, int]:
+    """An account posting reports to ``url`` sends one SMS (one "accepted" report):
+    the account and the message id."""
+    issued = await runtime.accounts.create("acme", senders=("ILETI",), balance=10, webhook_url=url)
+    order = {
+        "sender": "ILETI",
+        "sendDateTime": "",
+        "iys": "0",
+        "message": {"text": "Merhaba", "receipents": {"number": [PENDING_TO]}},
+    }
+    authentication = {"key": issued.account.key, "hash": issued.hash}
+    r = await client.post(
+        "/v1/send-sms/json", json={"request": {"authentication": authentication, "order": order}}
+    )
+    assert r.status_code == 200, r.text
+    order_id = int(r.json()["response"]["order"]["id"])
+
+    def read(conn: Any) -> int:
+        query = text("SELECT id FROM messages WHERE order_id = :o")
+        return int(conn.execute(query, {"o": order_id}).scalar_one())
+
+    return issued, await runtime.store.read(read)
+
+
+def capture_webhook_logs(caplog: pytest.LogCaptureFixture) -> None:
+    # httpx at INFO too: its own request lines, if they were let through, would show.
+    caplog.set_level(logging.INFO, logger="httpx")
+    caplog.set_level(logging.DEBUG, logger="ileti.webhooks")
+
+
+def webhook_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "ileti.webhooks"]
+
+
+def assert_next_attempt(line: str, prefix: str, seconds: str) -> None:
+    """``line`` is ``prefix`` then ``; next attempt in <seconds> s, at <UTC time>``, a
+    time within a minute of now."""
+    match = re.fullmatch(
+        re.escape(f"{prefix}; next attempt in {seconds} s, at ")
+        + r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC",
+        line,
+    )
+    assert match, line
+    due = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    assert abs((due - datetime.now(UTC)).total_seconds()) < 60
+
+
+def assert_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    for secret in (PASSWORD, "hook-user", QUERY_SECRET, "#part"):
+        assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://user:pw@hooks.example:8443/ileti/hook?token=t#f",
+            "https://hooks.example:8443/ileti/hook",
+        ),
+        ("https://hooks.example/hook?email=a@b.example", "https://hooks.example/hook"),
+        ("http://[::1]:8080/hook", "http://[::1]:8080/hook"),
+        ("http://hooks.example/\x1b[2Jhook", "http://hooks.example/\\x1b[2Jhook"),
+        # A password with an unescaped / or ? would pass for the port or the path.
+        ("http://user:pa/ss@hooks.example/hook", "(a malformed URL)"),
+        ("http://user:pa?ss@hooks.example/hook", "(a malformed URL)"),
+        ("http://user:/pass@hooks.example/hook", "http://user:/..."),
+    ],
+)
+def test_a_webhook_url_is_shown_without_its_credentials(url: str, shown: str) -> None:
+    assert safe_url(url) == shown
+
+
+async def test_a_receiver_answering_500_gives_a_warning_per_attempt(
+    runtime: Runtime, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    capture_webhook_logs(caplog)
+    async with answering([500, 500]) as port:  # then 200: delivered on the third attempt
+        issued, message_id = await send_one(runtime, client, hook_url(port))
+        await eventually(lambda: len(webhook_lines(caplog)) >= 3)
+        await asyncio.sleep(0.3)  # nothing more comes
+    about = f"webhook for account {issued.account.id}, message {message_id}"
+    url = f"http://127.0.0.1:{port}/hook"
+    first, second, delivered = webhook_lines(caplog)
+    assert first[0] == second[0] == "WARNING"
+    assert_next_attempt(first[1], f"{about} to {url} failed (attempt 1 of 3): HTTP 500", "0.2")
+    assert_next_attempt(second[1], f"{about} to {url} failed (attempt 2 of 3): HTTP 500", "0.4")
+    assert delivered == ("DEBUG", f"{about} delivered to {url} (attempt 3 of 3)")
+    assert_no_secret(caplog)
+
+
+async def test_an_unreachable_url_gives_a_warning_per_attempt_then_gives_up(
+    runtime: Runtime, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    capture_webhook_logs(caplog)
+    port = closed_port()
+    issued, message_id = await send_one(runtime, client, hook_url(port))
+    await eventually(lambda: any("given up" in m for _, m in webhook_lines(caplog)))
+    await asyncio.sleep(0.5)  # longer than another backoff: no fourth attempt
+    lines = webhook_lines(caplog)
+    assert [level for level, _ in lines] == ["WARNING"] * 3
+    failed = f"webhook for account {issued.account.id}, message {message_id} to "
+    failed += f"http://127.0.0.1:{port}/hook failed"
+    refused = r"ConnectError: [^;\n]+"
+    for (_, line), attempt, seconds in zip(lines, (1, 2), ("0.2", "0.4"), strict=False):
+        match = re.fullmatch(
+            re.escape(f"{failed} (attempt {attempt} of 3): ") + f"({refused}); next attempt .*",
+            line,
+        )
+        assert match, line
+        assert_next_attempt(line, f"{failed} (attempt {attempt} of 3): {match[1]}", seconds)
+    assert re.fullmatch(
+        re.escape(f"{failed} (attempt 3 of 3): ") + refused + re.escape("; given up"), lines[2][1]
+    ), lines[2][1]
+    assert_no_secret(caplog)
