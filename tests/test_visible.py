@@ -1,5 +1,7 @@
 """Nothing invisible, nothing leaked: what an operator reads in ileti's logs.
 
+- every 401 names its cause and the key at info, never the hash, while the answer on
+  the wire is the same bytes for every cause;
 - every failed webhook attempt is a warning naming the account, the message, the URL
   without its password or query, the attempt out of the maximum, the error and what
   happens next; a delivery is a debug line.
@@ -26,6 +28,7 @@ from ileti.config import Settings
 from ileti.logs import safe_url
 from ileti.services.accounts import Issued
 
+UNAUTHORIZED_JSON = '{"response":{"status":{"code":401,"message":"Üyelik bilgileri hatalı"}}}'
 PENDING_TO = "+905559990002"  # the documented always-pending number: one report only
 PASSWORD = "s3cret-pw"
 QUERY_SECRET = "q-secret-token"
@@ -50,6 +53,81 @@ async def eventually(check: Callable[[], Any], *, within: float = 15.0) -> Any:
         assert time.monotonic() < deadline, f"not reached within {within} s"
         await asyncio.sleep(0.05)
     return result
+
+
+# -- 401: the cause in the log, one answer on the wire ---------------------------------------
+
+
+async def add_blacklist(client: httpx.AsyncClient, authentication: Any) -> httpx.Response:
+    request: dict[str, Any] = {"blacklist": {"number": "+905330000099"}}
+    if authentication is not None:
+        request["authentication"] = authentication
+    return await client.post("/v1/add-blacklist/json", json={"request": request})
+
+
+def auth_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "ileti.auth"]
+
+
+async def test_each_401_cause_is_logged_with_the_key_and_never_the_hash(
+    runtime: Runtime, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ileti.auth")
+    ok = await runtime.accounts.create("acme")
+    off = await runtime.accounts.create("off", api_access=False)
+    fenced = await runtime.accounts.create("fenced", allow_ips=("10.0.0.0/8",))
+    key = ok.account.key
+    cases: list[tuple[Any, str]] = [
+        (None, "401 for key (none) from 127.0.0.1: missing key or hash"),
+        ({"key": key}, f"401 for key {key} from 127.0.0.1: missing key or hash"),
+        (
+            {"key": "  ", "hash": ok.hash},
+            "401 for key (empty) from 127.0.0.1: malformed key or hash",
+        ),
+        (
+            {"key": "k" * 65, "hash": ok.hash},
+            f"401 for key {'k' * 32}... (65 characters) from 127.0.0.1: malformed key or hash",
+        ),
+        ({"key": "0" * 32, "hash": ok.hash}, f"401 for key {'0' * 32} from 127.0.0.1: unknown key"),
+        ({"key": key, "hash": "f" * 64}, f"401 for key {key} from 127.0.0.1: wrong hash"),
+        (
+            {"key": off.account.key, "hash": off.hash},
+            f"401 for key {off.account.key} from 127.0.0.1: API access off",
+        ),
+        (
+            {"key": fenced.account.key, "hash": fenced.hash},
+            f"401 for key {fenced.account.key} from 127.0.0.1: address outside the allow-list",
+        ),
+    ]
+    answers = set()
+    for authentication, line in cases:
+        caplog.clear()
+        r = await add_blacklist(client, authentication)
+        answers.add((r.status_code, r.headers["content-type"], r.content))
+        assert auth_lines(caplog) == [("INFO", line)]  # once per request
+        for hash_hex in (ok.hash, off.hash, fenced.hash, "f" * 64):
+            assert hash_hex not in caplog.text
+    assert answers == {(401, "application/json; charset=utf-8", UNAUTHORIZED_JSON.encode())}
+
+
+async def test_an_unknown_key_is_cut_short_and_escaped(
+    runtime: Runtime, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ileti.auth")
+    issued = await runtime.accounts.create("acme")
+    # The secret pasted where the key goes: half of it at most reaches the log.
+    await add_blacklist(client, {"key": issued.secret, "hash": issued.hash})
+    # Control characters cannot start a forged line or recolour the terminal.
+    forged = "x\x1b[2J\nINFO ileti.auth: ok\u202e\\"
+    await add_blacklist(client, {"key": forged, "hash": issued.hash})
+    cut = f"{issued.secret[:32]}... (64 characters)"
+    escaped = r"x\x1b[2J\nINFO ileti.auth: ok\u202e\\"
+    assert auth_lines(caplog) == [
+        ("INFO", f"401 for key {cut} from 127.0.0.1: unknown key"),
+        ("INFO", f"401 for key {escaped} from 127.0.0.1: unknown key"),
+    ]
+    assert issued.secret not in caplog.text and issued.hash not in caplog.text
+    assert len(caplog.text.splitlines()) == 2
 
 
 # -- webhooks: one warning per failed attempt ---------------------------------------------------
