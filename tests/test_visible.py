@@ -4,23 +4,32 @@
   the wire is the same bytes for every cause;
 - every failed webhook attempt is a warning naming the account, the message, the URL
   without its password or query, the attempt out of the maximum, the error and what
-  happens next; a delivery is a debug line.
+  happens next; a delivery is a debug line;
+- the access log of a real ``ileti serve`` shows the path but no hash, message text,
+  number or admin token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text
 
 from ileti.api.runtime import Runtime
@@ -32,6 +41,7 @@ UNAUTHORIZED_JSON = '{"response":{"status":{"code":401,"message":"Üyelik bilgil
 PENDING_TO = "+905559990002"  # the documented always-pending number: one report only
 PASSWORD = "s3cret-pw"
 QUERY_SECRET = "q-secret-token"
+START_TIMEOUT = 30.0
 
 
 @pytest.fixture
@@ -292,3 +302,105 @@ async def test_an_unreachable_url_gives_a_warning_per_attempt_then_gives_up(
         re.escape(f"{failed} (attempt 3 of 3): ") + refused + re.escape("; given up"), lines[2][1]
     ), lines[2][1]
     assert_no_secret(caplog)
+
+
+# -- the access log of a real server --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started here: SIGTERM, then SIGKILL to its process group."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # workers of a killed master, if any
+    proc.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def serve(database_url: str, log: Path, env: dict[str, str], *, workers: int) -> Iterator[str]:
+    """``ileti serve`` as a subprocess (its output in ``log``) until /healthz answers;
+    yields its base URL; stopped in a ``finally``."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")} | env
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "ileti", "--database", database_url, "serve"),
+                *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,  # its own process group, so teardown reaches workers
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert proc.poll() is None, f"ileti serve exited early:\n{log.read_text()}"
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, f"no /healthz in time:\n{log.read_text()}"
+            time.sleep(0.05)
+        yield url
+    finally:
+        stop(proc)
+
+
+def create_account(database_url: str) -> dict[str, str]:
+    from ileti.cli.main import cli
+
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("--database", database_url, "account", "create", "acme"),
+            *("--sender", "ILETI", "--balance", "10", "--json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    return {"key": data["key"], "hash": data["hash"]}
+
+
+def test_the_access_log_shows_paths_but_no_hash_text_number_or_token(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    creds = create_account(sqlite_url)
+    key, hash_hex = creds["key"], creds["hash"]
+    token = "admin-token-" + "t" * 20
+    env = {"ILETI_ACCESS_LOG": "on", "ILETI_LOG_LEVEL": "info", "ILETI_ADMIN_TOKEN": token}
+    log = tmp_path / "serve.log"
+    with serve(sqlite_url, log, env, workers=2) as url, httpx.Client(base_url=url) as client:
+        sent = (
+            f"/v1/send-sms/get/?key={key}&hash={hash_hex}&text=Gizli%20mesaj%20A1B2"
+            "&receipents=05330000099,05330000098&sender=ILETI&iys=0"
+        )
+        r = client.get(sent)
+        assert r.status_code == 200, r.text
+        # The name percent-encoded, the server reads it as ``hash`` all the same.
+        r = client.get(f"/v1/send-sms/get/?key=nosuchkey&h%61sh={hash_hex}&Text=Gizli")
+        assert r.status_code == 401
+        r = client.get(f"/outbox?key={key}", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+        messages = r.json()["messages"]
+        assert sorted(m["recipient"] for m in messages) == ["+905330000098", "+905330000099"]
+        assert {m["text"] for m in messages} == {"Gizli mesaj A1B2"}  # the send went through
+    output = log.read_text()
+    assert (
+        f'"GET /v1/send-sms/get/?key={key}&hash=***&text=***&receipents=***&sender=ILETI&iys=0'
+        ' HTTP/1.1" 200' in output
+    ), output
+    assert '"GET /v1/send-sms/get/?key=nosuchkey&h%61sh=***&Text=*** HTTP/1.1" 401' in output
+    # The admin token travels in a header, which the access log does not show.
+    assert f'"GET /outbox?key={key} HTTP/1.1" 200' in output
+    for secret in (hash_hex, token, "Gizli", "A1B2", "5330000099", "5330000098"):
+        assert secret not in output, secret

@@ -4,6 +4,9 @@
   control characters escaped, so that it can neither forge log lines nor be a whole
   pasted secret;
 - :func:`safe_url`: a webhook URL without its ``user:password@``, query or fragment;
+- :func:`redact_query`: a request target with the values of ``hash``, ``text`` and
+  ``receipents`` replaced by ``***`` (the GET form of send-sms carries them);
+- :func:`redact_access_log`: puts that redaction on uvicorn's access log;
 - :func:`quiet_httpx`: drops httpx's own per-request lines (they print the whole URL,
   password included); the webhook sender logs each attempt itself.
 """
@@ -11,7 +14,13 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
+
+MASK = "***"
+
+#: Query parameters whose values never reach a log: the permanent credential, and the
+#: personal data (the message and its recipients) of the GET form of send-sms.
+REDACTED_PARAMETERS = frozenset({"hash", "text", "receipents"})
 
 
 def _escaped(char: str) -> str:
@@ -46,6 +55,33 @@ def safe_url(url: str) -> str:
     return printable(f"{parts.scheme}://{host}{path}", 300)
 
 
+def redact_query(target: str) -> str:
+    """A request target (``/path?query``) with the value of every ``hash``, ``text`` and
+    ``receipents`` parameter replaced by ``***``. Names are compared as the server
+    reads them (percent-decoded), in any case."""
+    path, question, query = target.partition("?")
+    if not question:
+        return target
+    fields = []
+    for field in query.split("&"):
+        name, equals, _value = field.partition("=")
+        if equals and unquote_plus(name).strip().lower() in REDACTED_PARAMETERS:
+            field = f"{name}={MASK}"
+        fields.append(field)
+    return f"{path}?{'&'.join(fields)}"
+
+
+class AccessLogRedaction(logging.Filter):
+    """On ``uvicorn.access``: redacts the request target among the record's arguments
+    (``client, method, target, http version, status``). Lets every record through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, str) and "?" in a for a in args):
+            record.args = tuple(redact_query(a) if isinstance(a, str) else a for a in args)
+        return True
+
+
 class DropInfo(logging.Filter):
     """Drops a logger's INFO records (httpx logs only its request lines at INFO)."""
 
@@ -53,7 +89,13 @@ class DropInfo(logging.Filter):
         return record.levelno != logging.INFO
 
 
+_ACCESS_REDACTION = AccessLogRedaction()
 _DROP_INFO = DropInfo()
+
+
+def redact_access_log() -> None:
+    """Redact uvicorn's access log in this process (once; idempotent)."""
+    logging.getLogger("uvicorn.access").addFilter(_ACCESS_REDACTION)
 
 
 def quiet_httpx() -> None:
