@@ -400,6 +400,8 @@ def test_the_access_log_shows_paths_but_no_hash_text_number_or_token(
         ' HTTP/1.1" 200' in output
     ), output
     assert '"GET /v1/send-sms/get/?key=nosuchkey&h%61sh=***&Text=*** HTTP/1.1" 401' in output
+    # The cause of the 401, from a worker process.
+    assert "INFO ileti.auth: 401 for key nosuchkey from 127.0.0.1: unknown key" in output
     # The admin token travels in a header, which the access log does not show.
     assert f'"GET /outbox?key={key} HTTP/1.1" 200' in output
     for secret in (hash_hex, token, "Gizli", "A1B2", "5330000099", "5330000098"):

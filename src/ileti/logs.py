@@ -8,12 +8,16 @@
   ``receipents`` replaced by ``***`` (the GET form of send-sms carries them);
 - :func:`redact_access_log`: puts that redaction on uvicorn's access log;
 - :func:`quiet_httpx`: drops httpx's own per-request lines (they print the whole URL,
-  password included); the webhook sender logs each attempt itself.
+  password included); the webhook sender logs each attempt itself;
+- :func:`with_root_logger`: the logging configuration ``ileti serve`` hands uvicorn,
+  so that ileti's own lines are shown by every worker process.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 MASK = "***"
@@ -101,3 +105,26 @@ def redact_access_log() -> None:
 def quiet_httpx() -> None:
     """Drop httpx's per-request INFO lines in this process (once; idempotent)."""
     logging.getLogger("httpx").addFilter(_DROP_INFO)
+
+
+#: ileti's log line: ``INFO ileti.auth: 401 for key ...``.
+LINE_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def with_root_logger(uvicorn_config: dict[str, Any], level: int) -> dict[str, Any]:
+    """uvicorn's logging configuration (for ``uvicorn.run(log_config=...)``) plus a
+    root handler on standard error at ``level``. uvicorn applies it in every worker
+    process, where nothing else configures logging: without it, ileti's own lines
+    (``ileti.*``) from ``--workers N`` processes would be lost. Alembic's lines (its
+    schema check when a worker starts) only from ``debug`` down."""
+    config = copy.deepcopy(uvicorn_config)
+    config.setdefault("formatters", {})["ileti"] = {"format": LINE_FORMAT}
+    config.setdefault("handlers", {})["ileti"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "ileti",
+        "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"handlers": ["ileti"], "level": level}
+    loggers = config.setdefault("loggers", {})
+    loggers["alembic"] = {"level": level if level <= logging.DEBUG else logging.WARNING}
+    return config
