@@ -18,6 +18,7 @@ from ileti.api.outbox import routes as outbox_routes
 from ileti.api.runtime import Runtime
 from ileti.api.v1 import PREFIX, V1
 from ileti.config import Settings
+from ileti.logs import redact_access_log
 
 
 def _pages(rt: Runtime) -> Starlette:
@@ -70,5 +71,8 @@ class App:
 
 
 def create_app(settings: Settings | None = None) -> App:
-    """The app factory uvicorn calls (``ileti.api.app:create_app``, factory mode)."""
+    """The app factory uvicorn calls (``ileti.api.app:create_app``, factory mode), in
+    each worker process after uvicorn has configured logging: the place to redact its
+    access log (``hash``, ``text`` and ``receipents`` values), however it is run."""
+    redact_access_log()
     return App(Runtime.build(settings or Settings.from_env()))

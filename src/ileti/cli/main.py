@@ -47,7 +47,9 @@ def cli(ctx: click.Context, database: str | None) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (migrating the database first)."""
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
+    from ileti.logs import with_root_logger
     from ileti.store import Store
 
     config = settings()
@@ -59,9 +61,6 @@ def serve(host: str, port: int, workers: int) -> None:
             store.close()
     # Workers are separate processes: they read their settings from the environment.
     os.environ["ILETI_DATABASE_URL"] = config.database_url
-    logging.basicConfig(
-        level=LOG_LEVELS[config.log_level], format="%(levelname)s %(name)s: %(message)s"
-    )
     click.echo(
         f"ileti {__version__} on http://{host}:{port}/v1/ "
         f"({mask_url(config.database_url)}, {workers} worker(s))",
@@ -77,6 +76,9 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         access_log=config.access_log,
+        # uvicorn applies this in the main process and in every worker: ileti's lines
+        # (root handler) and uvicorn's, at ILETI_LOG_LEVEL.
+        log_config=with_root_logger(LOGGING_CONFIG, LOG_LEVELS[config.log_level]),
         log_level=config.log_level,
         proxy_headers=False,
         server_header=False,

@@ -3,7 +3,10 @@
 ``hash = hex(HMAC-SHA256(secret, key))`` is a bearer credential that never changes for
 a key, so the server keeps only its SHA-256 and compares digests in constant time.
 Every failure is the same 401: unknown key, wrong hash, API access off, an address
-outside the allow-list.
+outside the allow-list. Its cause is logged at info (logger ``ileti.auth``), once per
+request, with the key (keys are not secrets; an unknown one is cut to 32 characters and
+escaped, in case it is a pasted secret or carries control characters) and the client's
+address; never the hash.
 
 Credentials are cached per process, unknown keys too, so a request costs no database
 round trip. The cache is dropped at once on a change made in this process, and within
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ileti.errors import Unauthorized
+from ileti.logs import printable
 from ileti.models import Account
 from ileti.networks import Network, contains, parse_networks
 from ileti.store import Store
@@ -33,6 +37,8 @@ from ileti.store import accounts as account_store
 log = logging.getLogger("ileti.auth")
 
 _CACHE_LIMIT = 100_000
+#: Characters of a key shown in a log line (generated keys have 32).
+_SHOWN_KEY = 32
 
 
 def api_hash(key: str, secret: str) -> str:
@@ -76,6 +82,22 @@ class Credential:
 
 
 _MISSING = object()
+
+
+def _shown_key(key: Any) -> str:
+    if key is None:
+        return "(none)"
+    if not isinstance(key, str):
+        return f"(not text: {type(key).__name__})"
+    return printable(key, _SHOWN_KEY) if key else "(empty)"
+
+
+def refused(reason: str, key: Any, address: Callable[[], str | None]) -> Unauthorized:
+    """The 401 of a request, its cause logged at info: the reason, the key shown safely
+    and the client's address; never the hash."""
+    if log.isEnabledFor(logging.INFO):
+        log.info("401 for key %s from %s: %s", _shown_key(key), address() or "-", reason)
+    return Unauthorized(reason)
 
 
 class Authenticator:
@@ -138,12 +160,13 @@ class Authenticator:
         self, key: Any, hash_hex: Any, address: Callable[[], str | None]
     ) -> Credential:
         """The credential of a request, or Unauthorized. ``address`` gives the client's
-        address; it is only asked for when the account has an allow-list."""
+        address; it is only asked for when the account has an allow-list, or for the
+        log line of a refusal."""
         if not isinstance(key, str) or not isinstance(hash_hex, str):
-            raise Unauthorized("missing key or hash")
+            raise refused("missing key or hash", key, address)
         key = key.strip()
         if not key or len(key) > 64 or not hash_hex:
-            raise Unauthorized("malformed key or hash")
+            raise refused("malformed key or hash", key, address)
         credential = self._cache.get(key, _MISSING)
         if credential is _MISSING:
             credential = await self._load(key)
@@ -151,14 +174,14 @@ class Authenticator:
         if credential is None:
             # Same work as a known key, so timing does not tell unknown keys apart.
             hmac.compare_digest(digest, digest)
-            raise Unauthorized("unknown key")
+            raise refused("unknown key", key, address)
         assert isinstance(credential, Credential)
         if not hmac.compare_digest(digest, credential.digest):
-            raise Unauthorized("wrong hash")
+            raise refused("wrong hash", key, address)
         if not credential.api_access:
-            raise Unauthorized("API access is off")
+            raise refused("API access off", key, address)
         if credential.networks and not credential.admits(address()):
-            raise Unauthorized("address not allowed")
+            raise refused("address outside the allow-list", key, address)
         return credential
 
     async def identify(self, key: str | None, hash_hex: str | None) -> Credential:

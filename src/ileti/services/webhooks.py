@@ -13,17 +13,26 @@ background task of every instance sends them, never on a request path:
 
 A message's reports arrive in order ("accepted" before "delivered"): a later one waits
 while an earlier one is still being retried.
+
+Every failed attempt is logged as a warning (logger ``ileti.webhooks``): the account,
+the message, the URL without its ``user:password@``, query or fragment, the attempt
+out of the maximum, the error, and when the next attempt is due or that the report was
+given up. A delivery is logged at debug. httpx's own INFO line per request is dropped:
+it would repeat each attempt with the whole URL, password and query included.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime
 
 import httpx
 
 from ileti import __version__
 from ileti.clock import SECOND, SYSTEM, Clock
 from ileti.config import Settings
+from ileti.logs import printable, quiet_httpx, safe_url
 from ileti.services.poller import Poller
 from ileti.store import Store
 from ileti.store import webhooks as webhook_store
@@ -39,10 +48,30 @@ LEASE_MARGIN_SECONDS = 10.0
 
 _HEADERS = {"Content-Type": "application/json", "User-Agent": f"ileti/{__version__}"}
 
+log = logging.getLogger("ileti.webhooks")
+
 
 def backoff(attempts: int, base: float) -> float:
     """Seconds to wait after ``attempts`` failed attempts (1, 2, ...)."""
     return min(base * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS)
+
+
+def _utc(at_us: int) -> str:
+    return datetime.fromtimestamp(at_us / SECOND, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _log_failure(report: Due, made: int, limit: int, error: str, then: str) -> None:
+    """The operator's line for a failed attempt; ``then``: what happens next."""
+    log.warning(
+        "webhook for account %d, message %d to %s failed (attempt %d of %d): %s; %s",
+        report.account_id,
+        report.message_id,
+        safe_url(report.url),
+        made,
+        limit,
+        printable(error, 500),
+        then,
+    )
 
 
 class WebhookSender:
@@ -55,6 +84,7 @@ class WebhookSender:
         self._lease = int((self._timeout + LEASE_MARGIN_SECONDS) * SECOND)
         self._client: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
+        quiet_httpx()
         self._poller = Poller(
             "ileti-webhooks",
             self.step,
@@ -102,14 +132,27 @@ class WebhookSender:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
                 if 200 <= response.status_code < 300:
+                    if log.isEnabledFor(logging.DEBUG):
+                        log.debug(
+                            "webhook for account %d, message %d delivered to %s (attempt %d of %d)",
+                            report.account_id,
+                            report.message_id,
+                            safe_url(report.url),
+                            report.attempts + 1,
+                            self._attempts,
+                        )
                     return Attempt(id=report.id, at=self._clock.now_us(), delivered=True)
                 error = f"HTTP {response.status_code}"
         at = self._clock.now_us()
         made = report.attempts + 1
-        retry_at = None
+        error = error[:500]
+        retry_at, then = None, "given up"
         if made < self._attempts:
-            retry_at = at + int(backoff(made, self._base) * SECOND)
-        return Attempt(id=report.id, at=at, delivered=False, error=error[:500], retry_at=retry_at)
+            delay = backoff(made, self._base)
+            retry_at = at + int(delay * SECOND)
+            then = f"next attempt in {delay:g} s, at {_utc(retry_at)}"
+        _log_failure(report, made, self._attempts, error, then)
+        return Attempt(id=report.id, at=at, delivered=False, error=error, retry_at=retry_at)
 
     def start(self) -> None:
         self._poller.start()

@@ -50,6 +50,7 @@ class Due:
     url: str
     payload: str
     attempts: int  # attempts made before this one
+    account_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ def claim(conn: Connection, calls: list[Claim]) -> list[list[Due]]:
                 webhooks.c.url,
                 webhooks.c.payload,
                 webhooks.c.attempts,
+                webhooks.c.account_id,
             )
             .where(
                 webhooks.c.next_attempt_at.is_not(None),
