@@ -42,6 +42,10 @@ def authorized(header: str | None, token_digest: bytes) -> bool:
     return hmac.compare_digest(_digest(given.strip()), token_digest) and ok
 
 
+def _peer(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=_NO_STORE | headers)
 
@@ -56,6 +60,7 @@ def routes(rt: Runtime) -> list[Route]:
 
     async def outbox(request: Request) -> JSONResponse:
         if not authorized(request.headers.get("authorization"), token_digest):
+            log.info("401 on %s from %s: no or wrong admin token", PATH, _peer(request))
             return _error(401, "unauthorized", **{"WWW-Authenticate": 'Bearer realm="ileti"'})
         query = request.query_params
         try:

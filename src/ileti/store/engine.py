@@ -64,6 +64,8 @@ def _sqlite_engine(url: URL, *, immediate: bool, pool_size: int) -> Engine:
     _check_directory(Path(url.database).parent)
     engine = create_engine(
         url,
+        # Error messages never carry a statement's parameters (numbers, texts, URLs).
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=0 if immediate else pool_size,
         pool_timeout=30,
@@ -102,6 +104,7 @@ def create_engines(url: str, *, read_pool_size: int = 4) -> tuple[Engine, Engine
         return reader, writer
     engine = create_engine(
         parsed,
+        hide_parameters=True,
         pool_size=read_pool_size + 2,
         max_overflow=4,
         pool_pre_ping=True,

@@ -281,7 +281,7 @@ class BatchWriter:
                 # The connection may be broken (database restarted): start afresh.
                 self._drop_connection()
             if len(batch) == 1:
-                log.warning("write failed: %s", exc)
+                log.warning("write failed: %s", translate(exc))
                 return [(translate(exc), True)]
         # Retry alone, so one failing write fails only its own caller.
         return [self._execute([op])[0] for op in batch]

@@ -56,6 +56,8 @@ async def _caller(rt: Runtime, request: Request, digest: bytes | None) -> Caller
             log.info("control API: 401 for key %r: %s", (key or "")[:32], exc.detail)
         else:
             return Caller(admin=False, account=await rt.accounts.get(credential.key))
+    if header is not None:
+        log.info("control API: 401 for %s: wrong admin token or scheme", request.url.path)
     raise ControlError(
         401,
         "send Authorization: Bearer <admin token>, or X-Ileti-Key and X-Ileti-Hash",
