@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import click
 
@@ -45,9 +46,10 @@ def cli(ctx: click.Context, database: str | None) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
 @database_option
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API (migrating the database first)."""
+    """Serve the API (migrating the database and loading ILETI_SEED first)."""
     import uvicorn
 
+    from ileti.services.state import seed_at_start
     from ileti.store import Store
 
     config = settings()
@@ -55,6 +57,10 @@ def serve(host: str, port: int, workers: int) -> None:
         store = Store(config)
         try:
             store.migrate()
+            if config.seed is not None:
+                # Here, so that a bad file is one line; each worker loads it again at its
+                # start, which then changes nothing.
+                seed_at_start(store, Path(config.seed))
         finally:
             store.close()
     # Workers are separate processes: they read their settings from the environment.
