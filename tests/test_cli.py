@@ -1133,3 +1133,55 @@ def test_serve_start_line_hides_the_password(postgres_url: str, tmp_path: Path) 
     assert line.startswith("ileti "), line
     assert secret not in line
     assert f"{parts.username}:***@" in line
+
+
+# -- account create with chosen credentials, account delete ------------------------------
+
+
+async def test_account_create_with_a_chosen_key_and_secret(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    data = create(database_url, "ci", "--key", "ci-key", "--secret", "ci-s3cret")
+    assert (data["key"], data["secret"]) == ("ci-key", "ci-s3cret")
+    assert data["hash"] == hmac_hex("ci-s3cret", "ci-key")
+    assert await authenticates(client, {"key": "ci-key", "hash": hmac_hex("ci-s3cret", "ci-key")})
+
+    failed(
+        await aileti(database_url, "account", "create", "again", "--key", "ci-key"),
+        "another account has the key 'ci-key'",
+        1,
+    )
+    failed(
+        await aileti(database_url, "account", "create", "x", "--key", "no spaces"),
+        "a key is 1 to 64 letters, digits, '-' or '_'",
+        2,
+    )
+    failed(
+        await aileti(database_url, "account", "create", "x", "--secret", "tab\there"),
+        "a secret is 1 to 200 printable ASCII characters",
+        2,
+    )
+    rows = json.loads(ok(await aileti(database_url, "account", "list", "--json")).stdout)
+    assert [r["key"] for r in rows] == ["ci-key"]
+
+
+async def test_account_delete_needs_yes(database_url: str, client: httpx.AsyncClient) -> None:
+    data = create(database_url, "gone", "--key", "gone-key")
+    ok(ileti(database_url, "blacklist", "add", "gone-key", "05330000099"))
+    failed(
+        ileti(database_url, "account", "delete", "gone-key"),
+        "deleting account 'gone-key' removes everything it has: add --yes to confirm",
+        2,
+    )
+    assert show(database_url, "gone-key")["blacklist_count"] == 1
+    assert await authenticates(client, credentials(data))
+
+    result = ok(await aileti(database_url, "account", "delete", "gone-key", "--yes"))
+    assert result.stdout == "Account gone-key deleted.\n"
+    failed(ileti(database_url, "account", "show", "gone-key"), "no account with key 'gone-key'", 1)
+    await eventually(lambda: _not(authenticates(client, credentials(data))))
+    failed(
+        ileti(database_url, "account", "delete", "gone-key", "--yes"),
+        "no account with key 'gone-key'",
+        1,
+    )
