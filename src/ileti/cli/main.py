@@ -16,6 +16,7 @@ from ileti.cli.blacklist import blacklist
 from ileti.cli.common import Group, database_option, failures, file_error, settings
 from ileti.cli.demo import demo
 from ileti.cli.outbox import outbox
+from ileti.cli.state import state
 from ileti.config import LOG_LEVELS, mask_url, unknown_variables
 
 # What the store logs on a failure reaches the user as the command's one-line error;
@@ -123,6 +124,7 @@ cli.add_command(account)
 cli.add_command(blacklist)
 cli.add_command(demo)
 cli.add_command(outbox)
+cli.add_command(state)
 
 
 def main() -> None:
