@@ -1133,3 +1133,232 @@ def test_serve_start_line_hides_the_password(postgres_url: str, tmp_path: Path) 
     assert line.startswith("ileti "), line
     assert secret not in line
     assert f"{parts.username}:***@" in line
+
+
+# -- account create with chosen credentials, account delete ------------------------------
+
+
+async def test_account_create_with_a_chosen_key_and_secret(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    data = create(database_url, "ci", "--key", "ci-key", "--secret", "ci-s3cret")
+    assert (data["key"], data["secret"]) == ("ci-key", "ci-s3cret")
+    assert data["hash"] == hmac_hex("ci-s3cret", "ci-key")
+    assert await authenticates(client, {"key": "ci-key", "hash": hmac_hex("ci-s3cret", "ci-key")})
+
+    failed(
+        await aileti(database_url, "account", "create", "again", "--key", "ci-key"),
+        "another account has the key 'ci-key'",
+        1,
+    )
+    failed(
+        await aileti(database_url, "account", "create", "x", "--key", "no spaces"),
+        "a key is 1 to 64 letters, digits, '-' or '_'",
+        2,
+    )
+    failed(
+        await aileti(database_url, "account", "create", "x", "--secret", "tab\there"),
+        "a secret is 1 to 200 printable ASCII characters",
+        2,
+    )
+    rows = json.loads(ok(await aileti(database_url, "account", "list", "--json")).stdout)
+    assert [r["key"] for r in rows] == ["ci-key"]
+
+
+async def test_account_delete_needs_yes(database_url: str, client: httpx.AsyncClient) -> None:
+    data = create(database_url, "gone", "--key", "gone-key")
+    ok(ileti(database_url, "blacklist", "add", "gone-key", "05330000099"))
+    failed(
+        ileti(database_url, "account", "delete", "gone-key"),
+        "deleting account 'gone-key' removes everything it has: add --yes to confirm",
+        2,
+    )
+    assert show(database_url, "gone-key")["blacklist_count"] == 1
+    assert await authenticates(client, credentials(data))
+
+    result = ok(await aileti(database_url, "account", "delete", "gone-key", "--yes"))
+    assert result.stdout == "Account gone-key deleted.\n"
+    failed(ileti(database_url, "account", "show", "gone-key"), "no account with key 'gone-key'", 1)
+    await eventually(lambda: _not(authenticates(client, credentials(data))))
+    failed(
+        ileti(database_url, "account", "delete", "gone-key", "--yes"),
+        "no account with key 'gone-key'",
+        1,
+    )
+
+
+# -- state export, import, reset ---------------------------------------------------------
+
+
+def state_of(url: str, *args: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(ok(ileti(url, "state", "export", *args)).stdout)
+    return data
+
+
+def test_state_export_reset_import_reproduces(database_url: str, tmp_path: Path) -> None:
+    create(database_url, "one", "--key", "one-key", "--secret", "one-secret", "--balance", "5")
+    create(database_url, "two", "--key", "two-key", "--secret", "two-secret", "--sender", "ACME")
+    ok(ileti(database_url, "blacklist", "add", "one-key", "05330000001"))
+    ok(ileti(database_url, "blacklist", "add", "two-key", "05330000002"))
+
+    path = tmp_path / "state.json"
+    result = ok(ileti(database_url, "state", "export", "--output", str(path)))
+    assert (result.stdout, result.stderr) == ("", f"Exported 2 account(s) to {path}\n")
+    exported = json.loads(path.read_text())
+    assert exported == state_of(database_url)
+    assert [a["key"] for a in exported["accounts"]] == ["one-key", "two-key"]
+    assert exported["accounts"][0]["blacklist"][0]["source"] == "cli"
+    assert "secret" not in exported["accounts"][0]
+    assert state_of(database_url, "two-key")["accounts"] == exported["accounts"][1:]
+    failed(ileti(database_url, "state", "export", "nobody"), "no account with key 'nobody'", 1)
+
+    # --everything needs --yes; without it nothing changes.
+    failed(
+        ileti(database_url, "state", "reset", "--everything"),
+        "--everything removes every account and all data: add --yes",
+        2,
+    )
+    assert state_of(database_url) == exported
+    result = ok(ileti(database_url, "state", "reset", "--everything", "--yes"))
+    assert result.stdout == (
+        "Reset everything: removed 2 accounts, 0 orders, 0 messages, 0 webhooks, "
+        "2 blacklist entries.\n"
+    )
+    assert state_of(database_url) == {"version": 1, "accounts": []}
+
+    # The export does not hold the secrets: importing it as it is is refused.
+    failed(
+        ileti(database_url, "state", "import", str(path)),
+        f"{path}: accounts[0].secret: a seeded account needs its secret or its hash",
+        1,
+    )
+    for account in exported["accounts"]:
+        account["secret"] = f"{account['name']}-secret"
+    path.write_text(json.dumps(exported))
+    result = ok(ileti(database_url, "state", "import", str(path)))
+    assert result.stdout == (
+        f"Seeded {path}: 2 account(s) created, 0 updated, 0 unchanged; "
+        "2 blacklist entries added, 0 already listed.\n"
+    )
+    for account in exported["accounts"]:
+        del account["secret"]
+    assert state_of(database_url) == exported
+    result = ok(ileti(database_url, "state", "import", str(path)))
+    assert "0 account(s) created, 0 updated, 2 unchanged; 0 blacklist entries added" in (
+        result.stdout
+    )
+
+
+def test_state_reset_one_account(database_url: str) -> None:
+    create(database_url, "one", "--key", "one-key")
+    create(database_url, "two", "--key", "two-key")
+    for key in ("one-key", "two-key"):
+        ok(ileti(database_url, "blacklist", "add", key, "05330000001"))
+    result = ok(ileti(database_url, "state", "reset", "one-key"))
+    assert result.stdout == (
+        "Reset account one-key: removed 0 orders, 0 messages, 0 webhooks, "
+        "0 blacklist entries; the balance is kept.\n"
+    )
+    assert show(database_url, "one-key")["blacklist_count"] == 1
+    result = ok(ileti(database_url, "state", "reset", "one-key", "--blacklist"))
+    assert "0 webhooks, 1 blacklist entries" in result.stdout
+    assert show(database_url, "one-key")["blacklist_count"] == 0
+    assert listed(database_url, "one-key") == []
+    assert show(database_url, "two-key")["blacklist_count"] == 1
+    failed(ileti(database_url, "state", "reset", "nobody"), "no account with key 'nobody'", 1)
+    failed(
+        ileti(database_url, "state", "reset"),
+        "give the KEY of the account to reset, or --everything",
+        2,
+    )
+    failed(
+        ileti(database_url, "state", "reset", "one-key", "--everything", "--yes"),
+        "give an account KEY or --everything, not both",
+        2,
+    )
+    assert show(database_url, "two-key")["blacklist_count"] == 1
+
+
+def test_state_import_refuses_a_bad_file_whole(database_url: str, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    failed(
+        ileti(database_url, "state", "import", str(missing)),
+        f"cannot read {missing}: No such file or directory",
+        1,
+    )
+    path = tmp_path / "state.json"
+    good = {
+        "name": "one",
+        "key": "one-key",
+        "secret": "s",
+        "blacklist": [{"number": "05330000001"}],
+    }
+    bad = {"name": "two", "key": "two-key", "secret": "s", "blacklist": [{"number": "0212"}]}
+    path.write_text(json.dumps({"version": 1, "accounts": [good, bad]}))
+    failed(
+        ileti(database_url, "state", "import", str(path)),
+        f"{path}: accounts[1].blacklist[0].number: not a Turkish mobile number: '0212'",
+        1,
+    )
+    path.write_text('{"version": 1, "accounts": [], "colour": "red"}')
+    failed(
+        ileti(database_url, "state", "import", str(path)),
+        f"{path}: colour: Object contains unknown field `colour`",
+        1,
+    )
+    assert json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout) == []
+
+
+def test_state_group_prints_help() -> None:
+    result = ok(invoke(["state"]))
+    assert result.stdout.startswith("Usage: ileti state [OPTIONS] COMMAND")
+    for command in ("export", "import", "reset"):
+        assert command in result.stdout
+
+
+def test_serve_refuses_a_bad_seed_in_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ileti.db"
+    missing = tmp_path / "none.json"
+    done = run_ileti(
+        "serve", "--port", "0", env={"ILETI_DATABASE_URL": url, "ILETI_SEED": str(missing)}
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"Error: ILETI_SEED names {str(missing)!r}, which does not exist\n"
+
+    path = tmp_path / "state.json"
+    path.write_text('{"version": 1, "accounts": [{"name": "x", "key": "k"}]}')
+    done = run_ileti(
+        "serve", "--port", "0", env={"ILETI_DATABASE_URL": url, "ILETI_SEED": str(path)}
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"Error: ILETI_SEED {path}: accounts[0].secret: a seeded account needs its secret or "
+        "its hash (the server keeps neither)\n"
+    )
+    assert json.loads(ok(ileti(url, "account", "list", "--json")).stdout) == []
+
+
+def test_serve_loads_the_seed_before_it_serves(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ileti.db"
+    path = tmp_path / "state.json"
+    seeded = {"name": "ci", "key": "ci-key", "secret": "ci-secret", "balance": 9}
+    path.write_text(json.dumps({"version": 1, "accounts": [seeded]}))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [SOURCE, clean.get("PYTHONPATH")]))
+    clean |= {"ILETI_LOG_LEVEL": "warning", "ILETI_DATABASE_URL": url, "ILETI_SEED": str(path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ileti", "serve", "--port", "0"],
+        env=clean,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # the start line comes after the seed
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert line.startswith("ileti "), line
+    assert show(url, "ci-key")["balance"] == 9

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -252,6 +253,17 @@ def _admin_token(variable: str, value: Any) -> None:
         raise _refuse(variable, "must be at least 16 characters, without spaces")
 
 
+def _seed_file(variable: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise _refuse(variable, f"must be the path of a file, got {value!r}")
+    path = Path(value)
+    if not path.is_file():
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise _refuse(variable, f"names {value!r}, which {problem}")
+
+
 def _networks(variable: str, value: Any) -> None:
     if not isinstance(value, tuple) or not all(isinstance(n, Network) for n in value):
         raise _refuse(variable, f"must be a tuple of networks, got {value!r}")
@@ -320,6 +332,8 @@ class Settings:
     admin_token: str | None = _setting(None, "ILETI_ADMIN_TOKEN", _read_text, _admin_token)
     #: The sandbox control API under /_ileti/ (off: the prefix answers 404).
     control_api: bool = _setting(True, "ILETI_CONTROL_API", _read_switch, _switch)
+    #: A state document (docs/sandbox.md) loaded as a seed at every start; None: none.
+    seed: str | None = _setting(None, "ILETI_SEED", _read_text, _seed_file)
     #: Seconds between dispatch and the simulated carrier's final status.
     delivery_delay_seconds: float = _setting(2.0, "ILETI_DELIVERY_DELAY", _read_seconds, _seconds())
     #: How often each instance looks for due orders, messages and webhooks, in seconds

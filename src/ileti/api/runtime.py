@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ileti.clock import SYSTEM, Clock
 from ileti.config import Settings
@@ -12,6 +13,7 @@ from ileti.services.blacklist import BlacklistService
 from ileti.services.carrier import Carrier
 from ileti.services.orders import OrderService
 from ileti.services.ratelimit import RateLimiter
+from ileti.services.state import seed_at_start
 from ileti.services.webhooks import WebhookSender
 from ileti.store import Store
 
@@ -51,6 +53,8 @@ class Runtime:
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             self.store.migrate()
+        if self.settings.seed is not None:
+            seed_at_start(self.store, Path(self.settings.seed))  # ConfigError: nothing started
         self.store.start()
         await self.auth.start()
         self.carrier.start()

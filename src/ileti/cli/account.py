@@ -1,4 +1,4 @@
-"""``ileti account create|list|show|update``."""
+"""``ileti account create|list|show|update|delete``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ileti.cli.common import (
     run,
 )
 from ileti.services.accounts import AccountError, Issued
+from ileti.store import KeyInUse
 
 
 def _print_issued(issued: Issued, as_json: bool, title: str) -> None:
@@ -115,6 +116,14 @@ def account() -> None:
 
 @account.command()
 @click.argument("name")
+@click.option(
+    "--key", metavar="KEY", help="A chosen API key (1 to 64 of A-Z a-z 0-9 - _); default: random."
+)
+@click.option(
+    "--secret",
+    metavar="SECRET",
+    help="A chosen secret (1 to 200 printable ASCII characters); default: random.",
+)
 @click.option("--sender", "senders", multiple=True, help="An approved sender (repeatable).")
 @click.option(
     "--balance", type=click.IntRange(min=0), default=0, show_default=True, help="SMS credits."
@@ -132,6 +141,8 @@ def account() -> None:
 @database_option
 def create(
     name: str,
+    key: str | None,
+    secret: str | None,
     senders: tuple[str, ...],
     balance: int,
     no_api_access: bool,
@@ -139,19 +150,26 @@ def create(
     as_json: bool,
     **sending: Any,
 ) -> None:
-    """Create an account; prints its key, secret and hash once."""
-    with open_store() as store:
-        issued = run(
-            store,
-            lambda accounts, _bl: accounts.create(
+    """Create an account with a chosen or random key and secret; prints its key,
+    secret and hash once."""
+
+    async def work(accounts, _bl):  # type: ignore[no-untyped-def]
+        try:
+            return await accounts.create(
                 name,
+                key=key,
+                secret=secret,
                 senders=senders,
                 balance=balance,
                 api_access=not no_api_access,
                 allow_ips=allow_ips,
                 **_settings(**sending),
-            ),
-        )
+            )
+        except KeyInUse as exc:
+            raise Refused(f"another account has the key {key!r}") from exc
+
+    with open_store() as store:
+        issued = run(store, work)
     _print_issued(issued, as_json, "Account created.")
 
 
@@ -262,3 +280,19 @@ def update(
         echo_json(account_dict(changed))
     else:
         _print_account(account_dict(changed))
+
+
+@account.command()
+@click.argument("key")
+@click.option("--yes", is_flag=True, help="Confirm: the account and everything it has go.")
+@database_option
+def delete(key: str, yes: bool) -> None:
+    """Delete the account KEY with everything it has: blacklist, orders, messages,
+    webhooks. Its credentials stop working."""
+    if not yes:
+        raise click.UsageError(
+            f"deleting account {key!r} removes everything it has: add --yes to confirm"
+        )
+    with open_store() as store:
+        run(store, lambda accounts, _bl: accounts.delete(key))
+    click.echo(f"Account {key} deleted.")

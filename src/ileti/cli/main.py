@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import click
 
@@ -15,6 +16,7 @@ from ileti.cli.blacklist import blacklist
 from ileti.cli.common import Group, database_option, failures, file_error, settings
 from ileti.cli.demo import demo
 from ileti.cli.outbox import outbox
+from ileti.cli.state import state
 from ileti.config import LOG_LEVELS, mask_url, unknown_variables
 
 # What the store logs on a failure reaches the user as the command's one-line error;
@@ -45,11 +47,12 @@ def cli(ctx: click.Context, database: str | None) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
 @database_option
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API (migrating the database first)."""
+    """Serve the API (migrating the database and loading ILETI_SEED first)."""
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
     from ileti.logs import with_root_logger
+    from ileti.services.state import seed_at_start
     from ileti.store import Store
 
     config = settings()
@@ -57,6 +60,10 @@ def serve(host: str, port: int, workers: int) -> None:
         store = Store(config)
         try:
             store.migrate()
+            if config.seed is not None:
+                # Here, so that a bad file is one line; each worker loads it again at its
+                # start, which then changes nothing.
+                seed_at_start(store, Path(config.seed))
         finally:
             store.close()
     # Workers are separate processes: they read their settings from the environment.
@@ -119,6 +126,7 @@ cli.add_command(account)
 cli.add_command(blacklist)
 cli.add_command(demo)
 cli.add_command(outbox)
+cli.add_command(state)
 
 
 def main() -> None:

@@ -335,3 +335,23 @@ def entries(conn: Connection, account_id: int, *, chunk: int = 10_000) -> Iterat
     )
     for row in result:
         yield BlacklistEntry(number=row.number, blocked_at=row.blocked_at, source=row.source)
+
+
+def add_entries(conn: Connection, account_id: int, entries: Iterable[BlacklistEntry]) -> int:
+    """Add entries, each with its own blocked-at time and source (a seed), in the
+    caller's transaction; how many were new (a listed number keeps its own)."""
+    return _insert(conn, account_id, [(e.number, e.blocked_at, e.source) for e in entries])
+
+
+def clear(conn: Connection, account_id: int) -> int:
+    """Remove every entry of an account; how many. Its count drops to 0 and its
+    version moves on, like any other change to its list."""
+    removed = conn.execute(delete(blacklist).where(blacklist.c.account_id == account_id)).rowcount
+    _adjust_count(conn, account_id, -removed)
+    return removed
+
+
+def forget_bookmarks() -> None:
+    """Drop this process's page bookmarks: after accounts are removed wholesale, SQLite
+    may give a new account a removed one's id, whose list version starts again at 1."""
+    _bookmarks.clear()
