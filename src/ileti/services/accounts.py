@@ -35,7 +35,7 @@ _KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 MAX_SECRET = 200
 
 
-def _check_key(key: str | None) -> str:
+def check_key(key: str | None) -> str:
     if key is None:
         return new_key()
     if _KEY.fullmatch(key) is None:
@@ -43,7 +43,7 @@ def _check_key(key: str | None) -> str:
     return key
 
 
-def _check_secret(secret: str | None) -> str:
+def check_secret(secret: str | None) -> str:
     if secret is None:
         return new_secret()
     if not 1 <= len(secret) <= MAX_SECRET or not secret.isascii() or not secret.isprintable():
@@ -60,7 +60,7 @@ class Issued:
     hash: str
 
 
-def _check_networks(allow_ips: tuple[str, ...]) -> tuple[str, ...]:
+def check_networks(allow_ips: tuple[str, ...]) -> tuple[str, ...]:
     try:
         return tuple(str(n) for n in parse_networks(list(allow_ips)))
     except ValueError as exc:
@@ -85,7 +85,7 @@ def _check_url(url: str) -> str:
     return url.strip()
 
 
-def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
+def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Validate sending settings; None clears a nullable one."""
     out: dict[str, Any] = {}
     for name, value in settings.items():
@@ -117,7 +117,7 @@ def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_senders(senders: tuple[str, ...]) -> tuple[str, ...]:
+def check_senders(senders: tuple[str, ...]) -> tuple[str, ...]:
     for sender in senders:
         if not sender or len(sender) > 11 or not sender.isascii() or not sender.isprintable():
             raise AccountError(f"sender {sender!r}: at most 11 characters, no Turkish letters")
@@ -153,7 +153,7 @@ class AccountService:
             raise AccountError(f"a name of 1 to {MAX_NAME} characters is needed")
         if balance < 0:
             raise AccountError("balance must not be negative")
-        key, secret = _check_key(key), _check_secret(secret)
+        key, secret = check_key(key), check_secret(secret)
         hash_hex = api_hash(key, secret)
         call = functools.partial(
             account_store.create,
@@ -161,11 +161,11 @@ class AccountService:
             key=key,
             hash_sha256=hash_digest(hash_hex),
             api_access=api_access,
-            allow_ips=_check_networks(allow_ips),
-            senders=_check_senders(senders),
+            allow_ips=check_networks(allow_ips),
+            senders=check_senders(senders),
             balance=balance,
             now=now_us(),
-            **_check_settings(settings),
+            **check_settings(settings),
         )
         account = await self._store.transaction(call)
         self._changed()
@@ -197,13 +197,13 @@ class AccountService:
         **settings: Any,
     ) -> Account:
         """Change what is given; ``settings`` as for ``create`` (None clears one)."""
-        values: dict[str, Any] = _check_settings(settings)
+        values: dict[str, Any] = check_settings(settings)
         if api_access is not None:
             values["api_access"] = api_access
         if allow_ips is not None:
-            values["allow_ips"] = _check_networks(allow_ips)
+            values["allow_ips"] = check_networks(allow_ips)
         if senders is not None:
-            values["senders"] = _check_senders(senders)
+            values["senders"] = check_senders(senders)
         if balance is not None:
             if balance < 0:
                 raise AccountError("balance must not be negative")

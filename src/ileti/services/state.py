@@ -47,11 +47,11 @@ from ileti.models import Account, BlacklistEntry
 from ileti.services.accounts import (
     MAX_NAME,
     AccountError,
-    _check_key,
-    _check_networks,
-    _check_secret,
-    _check_senders,
-    _check_settings,
+    check_key,
+    check_networks,
+    check_secret,
+    check_senders,
+    check_settings,
 )
 from ileti.services.auth import api_hash, hash_digest
 from ileti.services.blacklist import IMPORT_CHUNK
@@ -213,7 +213,7 @@ def _credentials(state: AccountState, key: str, at: str) -> str:
     hash_hex = None
     if state.secret is not UNSET:
         try:
-            hash_hex = api_hash(key, _check_secret(state.secret))
+            hash_hex = api_hash(key, check_secret(state.secret))
         except AccountError as exc:
             raise StateError(str(exc), f"{at}.secret") from exc
     if state.hash is not UNSET:
@@ -231,15 +231,15 @@ def _settings(state: AccountState, at: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in ("unit_price", "brand_code", "test_number", "webhook_url", "strict", "rate_limit"):
         try:
-            values |= _check_settings({name: getattr(state, name)})
+            values |= check_settings({name: getattr(state, name)})
         except AccountError as exc:
             raise StateError(str(exc), f"{at}.{name}") from exc
     try:
-        values["senders"] = _check_senders(tuple(state.senders))
+        values["senders"] = check_senders(tuple(state.senders))
     except AccountError as exc:
         raise StateError(str(exc), f"{at}.senders") from exc
     try:
-        values["allow_ips"] = _check_networks(tuple(state.allow_ips))
+        values["allow_ips"] = check_networks(tuple(state.allow_ips))
     except AccountError as exc:
         raise StateError(str(exc), f"{at}.allow_ips") from exc
     if state.balance < 0:
@@ -270,7 +270,7 @@ def _check_account(state: AccountState, at: str, now: int) -> _Seeded:
     if not 1 <= len(name) <= MAX_NAME:
         raise StateError(f"a name of 1 to {MAX_NAME} characters is needed", f"{at}.name")
     try:
-        key = _check_key(state.key)
+        key = check_key(state.key)
     except AccountError as exc:
         raise StateError(str(exc), f"{at}.key") from exc
     values = {"name": name, "hash_sha256": _credentials(state, key, at), **_settings(state, at)}

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, select, text, tup
 from sqlalchemy.exc import DBAPIError
 
 from ileti.models import BlacklistEntry, BlacklistPage
-from ileti.store.schema import blacklist, blacklist_counters
+from ileti.store.schema import accounts, blacklist, blacklist_counters
 
 
 class Add(NamedTuple):
@@ -236,7 +236,7 @@ def remove(conn: Connection, items: list[Remove]) -> list[bool]:
 #: way is known.
 BOOKMARK_STEP = 10_000
 _BOOKMARKS_KEPT = 64
-_bookmarks: dict[tuple[str, int], tuple[int, list[tuple[int, int]]]] = {}
+_bookmarks: dict[tuple[str, int, int | None], tuple[int, list[tuple[int, int]]]] = {}
 
 _ORDER = (blacklist.c.blocked_at, blacklist.c.number)
 _entry_key = tuple_(blacklist.c.blocked_at, blacklist.c.number)
@@ -255,7 +255,13 @@ def _next_key(
 def _bookmark(conn: Connection, account_id: int, version: int, mark: int) -> tuple[int, int]:
     """The key of entry ``mark * BOOKMARK_STEP`` (or of the last bookmark before the
     end), walking the index only as far as needed and remembering the way."""
-    cache_key = (conn.engine.url.render_as_string(hide_password=True), account_id)
+    # The account's creation time tells a deleted account from a new one that got its
+    # id (SQLite reuses the highest id) and whose list version starts again at 1.
+    created = conn.execute(
+        select(accounts.c.created_at).where(accounts.c.id == account_id)
+    ).scalar()
+    url = conn.engine.url.render_as_string(hide_password=True)
+    cache_key = (url, account_id, created)
     cached = _bookmarks.get(cache_key)
     if cached is None or cached[0] != version:
         if len(_bookmarks) >= _BOOKMARKS_KEPT:
