@@ -1133,3 +1133,108 @@ def test_serve_start_line_hides_the_password(postgres_url: str, tmp_path: Path) 
     assert line.startswith("ileti "), line
     assert secret not in line
     assert f"{parts.username}:***@" in line
+
+
+# -- the demo account and the official SDKs' defaults (issue 8) ------------------------------
+
+
+def demo_run(url: str, path: Path, *args: str) -> Result:
+    """``ileti --database URL demo --file PATH ARGS``."""
+    return invoke(["--database", url, "demo", "--file", str(path), *args])
+
+
+async def test_demo_account_takes_the_sdk_defaults(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "demo.json"
+    out = ok(
+        await asyncio.to_thread(demo_run, database_url, path, "--url", "http://127.0.0.1:18080")
+    )
+    saved = json.loads(path.read_text())
+    assert f"  key:  {saved['key']}\n" in out.stdout
+    account = show(database_url, saved["key"])
+    assert account["senders"] == ["ILETI", "APITEST", "SENDER", "BASLIK"]
+    assert account["brand_code"] == "696422"
+    assert account["test_number"] == "+905057023100"
+    assert account["balance"] == 1000
+
+    settings = Settings(database_url=database_url, auth_refresh_seconds=0.1)
+    rt = Runtime.build(settings)
+    await rt.start()
+    try:
+        transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40002))
+        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as client:
+            creds = credentials(saved)
+            # What the SDKs send by default: iys=1 and BIREYSEL, as a string (Python, PHP,
+            # Go) or a number (Node), with the senders of their READMEs and examples.
+            for sender, iys in (("SENDER", "1"), ("BASLIK", 1)):
+                order = {
+                    "sender": sender,
+                    "sendDateTime": "",
+                    "iys": iys,
+                    "iysList": "BIREYSEL",
+                    "message": {"text": "Merhaba!", "receipents": {"number": ["5051234567"]}},
+                }
+                status, body = await call(
+                    client, "send-sms", {"authentication": creds, "order": order}
+                )
+                assert (status, body["status"]) == (200, OK), body
+                status, body = await call(
+                    client,
+                    "get-report",
+                    {"authentication": creds, "order": {"id": body["order"]["id"]}},
+                )
+                assert status == 200
+                assert body["order"]["sender"] == sender
+                assert body["order"]["message"] == [{"number": "+905051234567", "status": 110}]
+            # APITEST to the test number: accepted and free.
+            order = {
+                "sender": "APITEST",
+                "message": {"text": "Deneme", "receipents": {"number": ["05057023100"]}},
+            }
+            status, body = await call(client, "send-sms", {"authentication": creds, "order": order})
+            assert (status, body["status"]) == (200, OK), body
+            status, body = await call(client, "get-balance", {"authentication": creds})
+            assert (status, body["balance"]["sms"]) == (200, 998)
+    finally:
+        await rt.stop()
+
+
+def test_demo_older_file_gets_the_missing_settings(database_url: str, tmp_path: Path) -> None:
+    # What an older ``ileti demo`` made: ILETI and APITEST, 1000 credits, nothing else;
+    # here with a test number of the user's own, which is kept.
+    old = create(
+        database_url,
+        "demo",
+        "--sender",
+        "ILETI",
+        "--sender",
+        "APITEST",
+        "--balance",
+        "1000",
+        "--test-number",
+        "+905330000009",
+    )
+    path = tmp_path / "demo.json"
+    path.write_text(json.dumps({k: old[k] for k in ("key", "secret", "hash")}, indent=2) + "\n")
+    path.chmod(0o644)
+
+    result = ok(demo_run(database_url, path))
+    assert f"Demo account ready (credentials in {path}):" in result.stdout
+    assert f"  key:  {old['key']}\n  hash: {old['hash']}\n" in result.stdout
+    account = show(database_url, old["key"])
+    assert account["senders"] == ["ILETI", "APITEST", "SENDER", "BASLIK"]
+    assert account["brand_code"] == "696422"
+    assert account["test_number"] == "+905330000009"
+    assert account["balance"] == 1000
+    saved = json.loads(path.read_text())
+    assert {k: saved[k] for k in ("key", "secret", "hash")} == {
+        k: old[k] for k in ("key", "secret", "hash")
+    }
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    rows = json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout)
+    assert [r["key"] for r in rows] == [old["key"]]
+
+    # Added once: a setting the user then clears stays cleared on the next start.
+    ok(ileti(database_url, "account", "update", old["key"], "--brand-code", ""))
+    ok(demo_run(database_url, path))
+    assert show(database_url, old["key"])["brand_code"] is None
+    assert json.loads(path.read_text()) == saved
