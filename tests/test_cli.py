@@ -1137,10 +1137,20 @@ def test_serve_start_line_hides_the_password(postgres_url: str, tmp_path: Path) 
 
 # -- the demo account and the official SDKs' defaults (issue 8) ------------------------------
 
+NO_TOKEN: dict[str, str | None] = {"ILETI_ADMIN_TOKEN": None}
 
-def demo_run(url: str, path: Path, *args: str) -> Result:
-    """``ileti --database URL demo --file PATH ARGS``."""
-    return invoke(["--database", url, "demo", "--file", str(path), *args])
+
+def demo_run(url: str, path: Path, *args: str, env: dict[str, str | None] | None = None) -> Result:
+    """``ileti --database URL demo --file PATH ARGS`` with no ILETI_ADMIN_TOKEN but ``env``'s."""
+    return invoke(
+        ["--database", url, "demo", "--file", str(path), *args], env=NO_TOKEN | (env or {})
+    )
+
+
+def printed(stdout: str, start: str) -> list[str]:
+    """The printed line that starts with ``start`` (after the indent), as a shell reads it."""
+    line = next(line for line in stdout.splitlines() if line.strip().startswith(start))
+    return shlex.split(line)
 
 
 async def test_demo_account_takes_the_sdk_defaults(database_url: str, tmp_path: Path) -> None:
@@ -1156,7 +1166,9 @@ async def test_demo_account_takes_the_sdk_defaults(database_url: str, tmp_path: 
     assert account["test_number"] == "+905057023100"
     assert account["balance"] == 1000
 
-    settings = Settings(database_url=database_url, auth_refresh_seconds=0.1)
+    settings = Settings(
+        database_url=database_url, admin_token=saved["admin_token"], auth_refresh_seconds=0.1
+    )
     rt = Runtime.build(settings)
     await rt.start()
     try:
@@ -1194,6 +1206,30 @@ async def test_demo_account_takes_the_sdk_defaults(database_url: str, tmp_path: 
             assert (status, body["status"]) == (200, OK), body
             status, body = await call(client, "get-balance", {"authentication": creds})
             assert (status, body["balance"]["sms"]) == (200, 998)
+
+            # The outbox line works as printed (and not without its header).
+            argv = printed(out.stdout, "curl -s -H")
+            assert argv[:3] == ["curl", "-s", "-H"]
+            assert argv[3] == f"Authorization: Bearer {saved['admin_token']}"
+            assert argv[4] == f"http://127.0.0.1:18080/outbox?key={saved['key']}"
+            target = urlsplit(argv[4])
+            path_query = f"{target.path}?{target.query}"
+            header, value = argv[3].split(": ", 1)
+            response = await client.get(path_query, headers={header: value})
+            assert response.status_code == 200
+            messages = response.json()["messages"]
+            assert [(m["sender"], m["recipient"]) for m in messages] == [
+                ("APITEST", "+905057023100"),
+                ("BASLIK", "+905051234567"),
+                ("SENDER", "+905051234567"),
+            ]
+            assert (await client.get(path_query)).status_code == 401
+
+            # The control API's OpenAPI document, at the URL printed.
+            url = printed(out.stdout, "http://127.0.0.1:18080/_ileti/")
+            assert url == ["http://127.0.0.1:18080/_ileti/openapi.json"]
+            response = await client.get(urlsplit(url[0]).path)
+            assert (response.status_code, response.json()["openapi"]) == (200, "3.1.0")
     finally:
         await rt.stop()
 
@@ -1230,6 +1266,7 @@ def test_demo_older_file_gets_the_missing_settings(database_url: str, tmp_path: 
         k: old[k] for k in ("key", "secret", "hash")
     }
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert f"Authorization: Bearer {saved['admin_token']}" in result.stdout
     rows = json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout)
     assert [r["key"] for r in rows] == [old["key"]]
 
@@ -1238,3 +1275,44 @@ def test_demo_older_file_gets_the_missing_settings(database_url: str, tmp_path: 
     ok(demo_run(database_url, path))
     assert show(database_url, old["key"])["brand_code"] is None
     assert json.loads(path.read_text()) == saved
+
+
+def test_demo_admin_token_is_kept_private_and_stable(tmp_path: Path) -> None:
+    path = tmp_path / "demo.json"
+    first_db, second_db = f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"
+    failed(
+        demo_run(first_db, path, "--print-token"),
+        f"no admin token in {path}: run 'ileti demo' first",
+        1,
+    )
+    first = ok(demo_run(first_db, path))
+    token = json.loads(path.read_text())["admin_token"]
+    assert len(token) >= 16 and not any(c.isspace() for c in token)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert f"Authorization: Bearer {token}" in first.stdout
+    # The file is private before the token is written: nothing else is left beside it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db", "demo.json"]
+
+    # The same on every start, and for a new account (another database) too.
+    again = ok(demo_run(first_db, path))
+    assert "Demo account ready" in again.stdout
+    assert f"Authorization: Bearer {token}" in again.stdout
+    other = ok(demo_run(second_db, path))
+    assert "Demo account created" in other.stdout
+    assert f"Authorization: Bearer {token}" in other.stdout
+    assert json.loads(path.read_text())["admin_token"] == token
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+    # What the Makefile reads into ILETI_ADMIN_TOKEN: the token alone, the database not
+    # opened; a token already in the environment wins, here and in the lines printed.
+    done = run_ileti(
+        "--database", "sqlite:////no/such/dir/x.db", "demo", "--file", str(path), "--print-token"
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, token + "\n", "")
+    mine = "my-own-admin-token-0123"
+    done = run_ileti("demo", "--file", str(path), "--print-token", env={"ILETI_ADMIN_TOKEN": mine})
+    assert (done.returncode, done.stdout) == (0, mine + "\n")
+    shown = ok(demo_run(first_db, path, env={"ILETI_ADMIN_TOKEN": mine}))
+    assert f"Authorization: Bearer {mine}" in shown.stdout
+    assert token not in shown.stdout
+    assert json.loads(path.read_text())["admin_token"] == token

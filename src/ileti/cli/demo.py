@@ -1,8 +1,10 @@
 """``ileti demo``: the demo account ``make run`` prints on every start.
 
 The server keeps no plain hash, so the demo credentials live in a local, git-ignored
-file (mode 600). The account is created on the first start, and again if the file's
-key is no longer in the database.
+file (mode 600), with the admin token ``make run`` starts the server with (made once,
+kept there, so the printed outbox line stays valid from one start to the next). The
+account is created on the first start, and again if the file's key is no longer in the
+database.
 
 The account is set up so that the official SDKs' defaults work against it: they all
 send ``iys=1`` with ``iysList=BIREYSEL``, which needs an İYS brand code (else 470),
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shlex
 import tempfile
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import Any
 
 import click
 
-from ileti.cli.common import database_option, fail, file_error, open_store, run
+from ileti.cli.common import database_option, fail, file_error, open_store, run, settings
 from ileti.services.accounts import AccountService
 from ileti.services.blacklist import BlacklistService
 from ileti.store import AccountNotFound
@@ -34,8 +37,8 @@ BRAND_CODE = "696422"
 #: Where APITEST delivers: the number in the Python and PHP SDKs' README examples.
 TEST_NUMBER = "+905057023100"
 BALANCE = 1000
-#: The file's layout: 1 (no "version"): key, secret, hash; 2: the same, the account
-#: having the settings above.
+#: The file's layout: 1 (no "version"): key, secret, hash; 2: and the admin token, the
+#: account having the settings above.
 VERSION = 2
 
 
@@ -61,6 +64,13 @@ def _load(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _saved_token(saved: dict[str, Any] | None) -> str | None:
+    token = (saved or {}).get("admin_token")
+    if isinstance(token, str) and len(token) >= 16 and not any(c.isspace() for c in token):
+        return token
+    return None
 
 
 def _missing(
@@ -89,12 +99,26 @@ def _missing(
     "--url",
     default="http://127.0.0.1:8080",
     show_default=True,
-    help="Where the server will listen (for the curl line).",
+    help="Where the server will listen (for the lines printed).",
+)
+@click.option(
+    "--print-token",
+    is_flag=True,
+    help="Only print the admin token to start the server with (ILETI_ADMIN_TOKEN if set, "
+    "else the file's) and exit; the database is not opened.",
 )
 @database_option
-def demo(path: Path, url: str) -> None:
-    """Create the demo account once; print its key, hash and a curl line."""
+def demo(path: Path, url: str, print_token: bool) -> None:
+    """Create the demo account once; print its key, hash, a curl line, the outbox line
+    and the control API's OpenAPI URL."""
+    config = settings()
     saved = _load(path)
+    if print_token:
+        token = config.admin_token or _saved_token(saved)
+        if token is None:
+            fail(f"no admin token in {path}: run 'ileti demo' first", 1)
+        click.echo(token)
+        return
 
     async def work(
         accounts: AccountService, _bl: BlacklistService
@@ -127,11 +151,16 @@ def demo(path: Path, url: str) -> None:
         fail(f"cannot write {path}: directory {path.parent} does not exist", 1)
     with open_store() as store:
         data, created, changed = run(store, work)
-    if changed:
+    saved_token = _saved_token(saved)
+    if changed or saved_token is None:
+        data = {"version": VERSION, **data, "admin_token": saved_token or secrets.token_hex(24)}
         try:
-            _save(path, {"version": VERSION, **data})
+            _save(path, data)
         except OSError as exc:
             file_error("write", path, exc)
+    else:
+        data = dict(saved or {})
+    token = config.admin_token or data["admin_token"]
     body = json.dumps(
         {
             "request": {
@@ -141,10 +170,19 @@ def demo(path: Path, url: str) -> None:
         },
         separators=(",", ":"),
     )
+    base = url.rstrip("/")
+    outbox = f"{base}/outbox?key={data['key']}"
     click.echo("")
     click.echo(f"Demo account {'created' if created else 'ready'} (credentials in {path}):")
     click.echo(f"  key:  {data['key']}")
     click.echo(f"  hash: {data['hash']}")
     click.echo("Add a number to its blacklist:")
-    click.echo(f"  curl -s {url}/v1/add-blacklist/json -d {shlex.quote(body)}")
+    click.echo(f"  curl -s {base}/v1/add-blacklist/json -d {shlex.quote(body)}")
+    click.echo("What it sent, in the sandbox outbox:")
+    click.echo(
+        f"  curl -s -H {shlex.quote('Authorization: Bearer ' + token)} {shlex.quote(outbox)}"
+    )
+    if config.control_api:
+        click.echo("The control API (OpenAPI):")
+        click.echo(f"  {base}/_ileti/openapi.json")
     click.echo("")
