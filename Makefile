@@ -18,10 +18,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	@touch $@
 
+# The admin token (outbox, control API) is made once and kept in .ileti-demo.json;
+# ILETI_ADMIN_TOKEN, when set, wins (ileti demo prints that one).
 run: $(STAMP)
 	$(BIN)/ileti migrate
 	$(BIN)/ileti demo --url http://$(HOST):$(PORT)
-	$(BIN)/ileti serve --host $(HOST) --port $(PORT)
+	token="$$($(BIN)/ileti demo --print-token)" && \
+	  ILETI_ADMIN_TOKEN="$$token" exec $(BIN)/ileti serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

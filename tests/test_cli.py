@@ -1362,3 +1362,186 @@ def test_serve_loads_the_seed_before_it_serves(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     assert line.startswith("ileti "), line
     assert show(url, "ci-key")["balance"] == 9
+
+
+# -- the demo account and the official SDKs' defaults (issue 8) ------------------------------
+
+NO_TOKEN: dict[str, str | None] = {"ILETI_ADMIN_TOKEN": None}
+
+
+def demo_run(url: str, path: Path, *args: str, env: dict[str, str | None] | None = None) -> Result:
+    """``ileti --database URL demo --file PATH ARGS`` with no ILETI_ADMIN_TOKEN but ``env``'s."""
+    return invoke(
+        ["--database", url, "demo", "--file", str(path), *args], env=NO_TOKEN | (env or {})
+    )
+
+
+def printed(stdout: str, start: str) -> list[str]:
+    """The printed line that starts with ``start`` (after the indent), as a shell reads it."""
+    line = next(line for line in stdout.splitlines() if line.strip().startswith(start))
+    return shlex.split(line)
+
+
+async def test_demo_account_takes_the_sdk_defaults(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "demo.json"
+    out = ok(
+        await asyncio.to_thread(demo_run, database_url, path, "--url", "http://127.0.0.1:18080")
+    )
+    saved = json.loads(path.read_text())
+    assert f"  key:  {saved['key']}\n" in out.stdout
+    account = show(database_url, saved["key"])
+    assert account["senders"] == ["ILETI", "APITEST", "SENDER", "BASLIK"]
+    assert account["brand_code"] == "696422"
+    assert account["test_number"] == "+905057023100"
+    assert account["balance"] == 1000
+
+    settings = Settings(
+        database_url=database_url, admin_token=saved["admin_token"], auth_refresh_seconds=0.1
+    )
+    rt = Runtime.build(settings)
+    await rt.start()
+    try:
+        transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40002))
+        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as client:
+            creds = credentials(saved)
+            # What the SDKs send by default: iys=1 and BIREYSEL, as a string (Python, PHP,
+            # Go) or a number (Node), with the senders of their READMEs and examples.
+            for sender, iys in (("SENDER", "1"), ("BASLIK", 1)):
+                order = {
+                    "sender": sender,
+                    "sendDateTime": "",
+                    "iys": iys,
+                    "iysList": "BIREYSEL",
+                    "message": {"text": "Merhaba!", "receipents": {"number": ["5051234567"]}},
+                }
+                status, body = await call(
+                    client, "send-sms", {"authentication": creds, "order": order}
+                )
+                assert (status, body["status"]) == (200, OK), body
+                status, body = await call(
+                    client,
+                    "get-report",
+                    {"authentication": creds, "order": {"id": body["order"]["id"]}},
+                )
+                assert status == 200
+                assert body["order"]["sender"] == sender
+                assert body["order"]["message"] == [{"number": "+905051234567", "status": 110}]
+            # APITEST to the test number: accepted and free.
+            order = {
+                "sender": "APITEST",
+                "message": {"text": "Deneme", "receipents": {"number": ["05057023100"]}},
+            }
+            status, body = await call(client, "send-sms", {"authentication": creds, "order": order})
+            assert (status, body["status"]) == (200, OK), body
+            status, body = await call(client, "get-balance", {"authentication": creds})
+            assert (status, body["balance"]["sms"]) == (200, 998)
+
+            # The outbox line works as printed (and not without its header).
+            argv = printed(out.stdout, "curl -s -H")
+            assert argv[:3] == ["curl", "-s", "-H"]
+            assert argv[3] == f"Authorization: Bearer {saved['admin_token']}"
+            assert argv[4] == f"http://127.0.0.1:18080/outbox?key={saved['key']}"
+            target = urlsplit(argv[4])
+            path_query = f"{target.path}?{target.query}"
+            header, value = argv[3].split(": ", 1)
+            response = await client.get(path_query, headers={header: value})
+            assert response.status_code == 200
+            messages = response.json()["messages"]
+            assert [(m["sender"], m["recipient"]) for m in messages] == [
+                ("APITEST", "+905057023100"),
+                ("BASLIK", "+905051234567"),
+                ("SENDER", "+905051234567"),
+            ]
+            assert (await client.get(path_query)).status_code == 401
+
+            # The control API's OpenAPI document, at the URL printed.
+            url = printed(out.stdout, "http://127.0.0.1:18080/_ileti/")
+            assert url == ["http://127.0.0.1:18080/_ileti/openapi.json"]
+            response = await client.get(urlsplit(url[0]).path)
+            assert (response.status_code, response.json()["openapi"]) == (200, "3.1.0")
+    finally:
+        await rt.stop()
+
+
+def test_demo_older_file_gets_the_missing_settings(database_url: str, tmp_path: Path) -> None:
+    # What an older ``ileti demo`` made: ILETI and APITEST, 1000 credits, nothing else;
+    # here with a test number of the user's own, which is kept.
+    old = create(
+        database_url,
+        "demo",
+        "--sender",
+        "ILETI",
+        "--sender",
+        "APITEST",
+        "--balance",
+        "1000",
+        "--test-number",
+        "+905330000009",
+    )
+    path = tmp_path / "demo.json"
+    path.write_text(json.dumps({k: old[k] for k in ("key", "secret", "hash")}, indent=2) + "\n")
+    path.chmod(0o644)
+
+    result = ok(demo_run(database_url, path))
+    assert f"Demo account ready (credentials in {path}):" in result.stdout
+    assert f"  key:  {old['key']}\n  hash: {old['hash']}\n" in result.stdout
+    account = show(database_url, old["key"])
+    assert account["senders"] == ["ILETI", "APITEST", "SENDER", "BASLIK"]
+    assert account["brand_code"] == "696422"
+    assert account["test_number"] == "+905330000009"
+    assert account["balance"] == 1000
+    saved = json.loads(path.read_text())
+    assert {k: saved[k] for k in ("key", "secret", "hash")} == {
+        k: old[k] for k in ("key", "secret", "hash")
+    }
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert f"Authorization: Bearer {saved['admin_token']}" in result.stdout
+    rows = json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout)
+    assert [r["key"] for r in rows] == [old["key"]]
+
+    # Added once: a setting the user then clears stays cleared on the next start.
+    ok(ileti(database_url, "account", "update", old["key"], "--brand-code", ""))
+    ok(demo_run(database_url, path))
+    assert show(database_url, old["key"])["brand_code"] is None
+    assert json.loads(path.read_text()) == saved
+
+
+def test_demo_admin_token_is_kept_private_and_stable(tmp_path: Path) -> None:
+    path = tmp_path / "demo.json"
+    first_db, second_db = f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"
+    failed(
+        demo_run(first_db, path, "--print-token"),
+        f"no admin token in {path}: run 'ileti demo' first",
+        1,
+    )
+    first = ok(demo_run(first_db, path))
+    token = json.loads(path.read_text())["admin_token"]
+    assert len(token) >= 16 and not any(c.isspace() for c in token)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert f"Authorization: Bearer {token}" in first.stdout
+    # The file is private before the token is written: nothing else is left beside it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db", "demo.json"]
+
+    # The same on every start, and for a new account (another database) too.
+    again = ok(demo_run(first_db, path))
+    assert "Demo account ready" in again.stdout
+    assert f"Authorization: Bearer {token}" in again.stdout
+    other = ok(demo_run(second_db, path))
+    assert "Demo account created" in other.stdout
+    assert f"Authorization: Bearer {token}" in other.stdout
+    assert json.loads(path.read_text())["admin_token"] == token
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+    # What the Makefile reads into ILETI_ADMIN_TOKEN: the token alone, the database not
+    # opened; a token already in the environment wins, here and in the lines printed.
+    done = run_ileti(
+        "--database", "sqlite:////no/such/dir/x.db", "demo", "--file", str(path), "--print-token"
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, token + "\n", "")
+    mine = "my-own-admin-token-0123"
+    done = run_ileti("demo", "--file", str(path), "--print-token", env={"ILETI_ADMIN_TOKEN": mine})
+    assert (done.returncode, done.stdout) == (0, mine + "\n")
+    shown = ok(demo_run(first_db, path, env={"ILETI_ADMIN_TOKEN": mine}))
+    assert f"Authorization: Bearer {mine}" in shown.stdout
+    assert token not in shown.stdout
+    assert json.loads(path.read_text())["admin_token"] == token

@@ -1,29 +1,90 @@
 """``ileti demo``: the demo account ``make run`` prints on every start.
 
 The server keeps no plain hash, so the demo credentials live in a local, git-ignored
-file (mode 600). The account is created on the first start, and again if the file's
-key is no longer in the database.
+file (mode 600), with the admin token ``make run`` starts the server with (made once,
+kept there, so the printed outbox line stays valid from one start to the next). The
+account is created on the first start, and again if the file's key is no longer in the
+database.
+
+The account is set up so that the official SDKs' defaults work against it: they all
+send ``iys=1`` with ``iysList=BIREYSEL``, which needs an İYS brand code (else 470),
+and their READMEs use the senders ``SENDER`` and ``BASLIK``. An account made from an
+older file, which had neither, gets what it lacks added once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shlex
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ileti.cli.common import database_option, fail, file_error, open_store, run
+from ileti.cli.common import database_option, fail, file_error, open_store, run, settings
+from ileti.services.accounts import AccountService
+from ileti.services.blacklist import BlacklistService
 from ileti.store import AccountNotFound
 
+#: ILETI and APITEST as before; SENDER (the Node and Go SDKs' READMEs and example) and
+#: BASLIK (the PHP SDK's README).
+SENDERS = ("ILETI", "APITEST", "SENDER", "BASLIK")
+#: Any brand code will do: the sandbox checks only that one is set (iys=1).
+BRAND_CODE = "696422"
+#: Where APITEST delivers: the number in the Python and PHP SDKs' README examples.
+TEST_NUMBER = "+905057023100"
+BALANCE = 1000
+#: The file's layout: 1 (no "version"): key, secret, hash; 2: and the admin token, the
+#: account having the settings above.
+VERSION = 2
 
-def _save(path: Path, data: dict[str, str]) -> None:
-    # Created readable by the owner only, before a byte of the secret is written.
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(json.dumps(data, indent=2) + "\n")
+
+def _save(path: Path, data: dict[str, Any]) -> None:
+    """Replace ``path`` atomically by a file readable by the owner only (created so
+    before a byte of a secret is written)."""
+    fd, temporary = tempfile.mkstemp(prefix=".ileti-demo-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data, indent=2) + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    """The saved file, or None when there is none or it cannot be read as one."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _saved_token(saved: dict[str, Any] | None) -> str | None:
+    token = (saved or {}).get("admin_token")
+    if isinstance(token, str) and len(token) >= 16 and not any(c.isspace() for c in token):
+        return token
+    return None
+
+
+def _missing(
+    senders: tuple[str, ...], brand_code: str | None, test_number: int | None
+) -> dict[str, Any]:
+    """The demo settings an older demo account lacks (its own values are kept)."""
+    changes: dict[str, Any] = {}
+    if any(s not in senders for s in SENDERS):
+        changes["senders"] = (*senders, *(s for s in SENDERS if s not in senders))
+    if not brand_code:
+        changes["brand_code"] = BRAND_CODE
+    if test_number is None:
+        changes["test_number"] = TEST_NUMBER
+    return changes
 
 
 @click.command()
@@ -38,39 +99,68 @@ def _save(path: Path, data: dict[str, str]) -> None:
     "--url",
     default="http://127.0.0.1:8080",
     show_default=True,
-    help="Where the server will listen (for the curl line).",
+    help="Where the server will listen (for the lines printed).",
+)
+@click.option(
+    "--print-token",
+    is_flag=True,
+    help="Only print the admin token to start the server with (ILETI_ADMIN_TOKEN if set, "
+    "else the file's) and exit; the database is not opened.",
 )
 @database_option
-def demo(path: Path, url: str) -> None:
-    """Create the demo account once; print its key, hash and a curl line."""
-    saved = None
-    if path.exists():
-        try:
-            saved = json.loads(path.read_text())
-        except (OSError, ValueError):
-            saved = None
+def demo(path: Path, url: str, print_token: bool) -> None:
+    """Create the demo account once; print its key, hash, a curl line, the outbox line
+    and the control API's OpenAPI URL."""
+    config = settings()
+    saved = _load(path)
+    if print_token:
+        token = config.admin_token or _saved_token(saved)
+        if token is None:
+            fail(f"no admin token in {path}: run 'ileti demo' first", 1)
+        click.echo(token)
+        return
 
-    async def work(accounts, _bl):  # type: ignore[no-untyped-def]
-        if saved and saved.get("key"):
+    async def work(
+        accounts: AccountService, _bl: BlacklistService
+    ) -> tuple[dict[str, Any], bool, bool]:
+        """(credentials, created, changed)."""
+        if saved and all(isinstance(saved.get(k), str) for k in ("key", "secret", "hash")):
             try:
-                await accounts.get(saved["key"])
-                return saved, False
+                account = await accounts.get(saved["key"])
             except AccountNotFound:
                 pass
-        issued = await accounts.create("demo", senders=("ILETI", "APITEST"), balance=1000)
-        data = {"key": issued.account.key, "secret": issued.secret, "hash": issued.hash}
-        return data, True
+            else:
+                credentials = {k: saved[k] for k in ("key", "secret", "hash")}
+                if saved.get("version") == VERSION:
+                    return credentials, False, False
+                changes = _missing(account.senders, account.brand_code, account.test_number)
+                await accounts.update(account.key, **changes)
+                return credentials, False, True
+        issued = await accounts.create(
+            "demo",
+            senders=SENDERS,
+            balance=BALANCE,
+            brand_code=BRAND_CODE,
+            test_number=TEST_NUMBER,
+        )
+        credentials = {"key": issued.account.key, "secret": issued.secret, "hash": issued.hash}
+        return credentials, True, True
 
     if not path.parent.is_dir():
         # Checked first: credentials that cannot be saved would be lost.
         fail(f"cannot write {path}: directory {path.parent} does not exist", 1)
     with open_store() as store:
-        data, created = run(store, work)
-    if created:
+        data, created, changed = run(store, work)
+    saved_token = _saved_token(saved)
+    if changed or saved_token is None:
+        data = {"version": VERSION, **data, "admin_token": saved_token or secrets.token_hex(24)}
         try:
             _save(path, data)
         except OSError as exc:
             file_error("write", path, exc)
+    else:
+        data = dict(saved or {})
+    token = config.admin_token or data["admin_token"]
     body = json.dumps(
         {
             "request": {
@@ -80,10 +170,19 @@ def demo(path: Path, url: str) -> None:
         },
         separators=(",", ":"),
     )
+    base = url.rstrip("/")
+    outbox = f"{base}/outbox?key={data['key']}"
     click.echo("")
     click.echo(f"Demo account {'created' if created else 'ready'} (credentials in {path}):")
     click.echo(f"  key:  {data['key']}")
     click.echo(f"  hash: {data['hash']}")
     click.echo("Add a number to its blacklist:")
-    click.echo(f"  curl -s {url}/v1/add-blacklist/json -d {shlex.quote(body)}")
+    click.echo(f"  curl -s {base}/v1/add-blacklist/json -d {shlex.quote(body)}")
+    click.echo("What it sent, in the sandbox outbox:")
+    click.echo(
+        f"  curl -s -H {shlex.quote('Authorization: Bearer ' + token)} {shlex.quote(outbox)}"
+    )
+    if config.control_api:
+        click.echo("The control API (OpenAPI):")
+        click.echo(f"  {base}/_ileti/openapi.json")
     click.echo("")
