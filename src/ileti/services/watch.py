@@ -197,6 +197,7 @@ class OutboxWatcher:
             await self._probe()
 
     async def _run(self) -> None:
+        failing = False  # warned once per outage, not every interval
         while not self._closed:
             if not self._waits:
                 await self._demand.wait()
@@ -204,7 +205,11 @@ class OutboxWatcher:
             try:
                 await self._probe()
             except Exception as exc:  # the database may be down for a moment
-                log.warning("outbox watcher: %s", exc)
+                if not failing:
+                    log.warning("outbox watcher: %s", exc)
+                failing = True
+            else:
+                failing = False
             await asyncio.sleep(self._interval)
 
     async def _probe(self) -> None:
