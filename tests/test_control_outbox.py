@@ -287,7 +287,7 @@ async def test_an_account_sees_only_its_own_messages(
     assert status == 200 and [m["text"] for m in body["messages"]] == ["bir 1111"]
     status, body = await get(client, headers=as_account(one), key="one-key")
     assert status == 200 and [m["text"] for m in body["messages"]] == ["bir 1111"]
-    for key in ("two-key", "nobody"):
+    for key in ("two-key", "nobody", "one-key\x00"):
         for path, params in (("", {}), ("/wait", {"timeout": "1"}), ("/code", {"wait": "1"})):
             status, body = await get(
                 client, path, headers=as_account(one), key=key, recipient=TO, **params
@@ -323,6 +323,8 @@ async def test_wrong_credentials_are_401(client: httpx.AsyncClient) -> None:
         ("", {"since": "yesterday"}, "since", "since must be Y-m-d H:i:s or Y-m-d"),
         ("", {"until": "2026-02-30"}, "until", "until must be Y-m-d H:i:s or Y-m-d"),
         ("", {"since": "2026-03-02", "until": "2026-03-01"}, "until", "until is before since"),
+        ("", {"text": "a\x00b"}, "text", "text must not contain NUL characters"),
+        ("", {"sender": "\x00"}, "sender", "sender must not contain NUL characters"),
         ("", {"surprise": "1"}, "surprise", "unknown query parameter"),
         ("", {"after": "1"}, "after", "unknown query parameter"),
         ("/wait", {"timeout": "0"}, "timeout", "Expected `float` > 0.0"),

@@ -95,13 +95,11 @@ def parse_status(raw: str | int | None) -> int | None:
     return found
 
 
-def parse_wait(name: str, raw: float | None, *, default: float | None) -> float | None:
-    """Seconds to wait: more than 0 and at most ``MAX_WAIT``; None: ``default``."""
-    if raw is None:
-        return default
-    if not 0 < raw <= MAX_WAIT:  # NaN fails too
+def _bounded(name: str, seconds: float) -> float:
+    """A wait's length: more than 0 and at most ``MAX_WAIT`` seconds."""
+    if not 0 < seconds <= MAX_WAIT:  # NaN fails too
         raise OutboxQueryError(f"{name} must be more than 0 and at most {MAX_WAIT:g} s", name)
-    return float(raw)
+    return seconds
 
 
 def recipient_as_stored(raw: str) -> str:
@@ -144,6 +142,9 @@ def filters(
 
     ``text`` is a case-sensitive substring (``%`` and ``_`` are plain characters);
     ``since`` and ``until`` bound the submit time, both inclusive."""
+    for name, value in (("sender", sender), ("text", text)):
+        if value is not None and "\x00" in value:  # nothing stored holds one
+            raise OutboxQueryError(f"{name} must not contain NUL characters", name)
     start, end = _time("since", since, end=False), _time("until", until, end=True)
     if start is not None and end is not None and end < start:
         raise OutboxQueryError("until is before since", "until")
@@ -219,7 +220,7 @@ class OutboxService:
         async def check(floor: int | None) -> OutboxMessage | None:
             return await self.newest(_above(found, floor))
 
-        message = await self._watcher.wait_for(scope, timeout, check)
+        message = await self._watcher.wait_for(scope, _bounded("timeout", timeout), check)
         if message is None:
             raise TimedOut(f"no matching message within {timeout:g} s")
         return message
@@ -252,7 +253,7 @@ class OutboxService:
             return result
         if self._watcher is None:
             raise RuntimeError("waiting needs the instance's watcher")
-        result = await self._watcher.wait_for(scope, wait, check)
+        result = await self._watcher.wait_for(scope, _bounded("wait", wait), check)
         if result is None:
             raise TimedOut(f"no message with a match of the pattern within {wait:g} s")
         return result

@@ -148,6 +148,8 @@ def _refused(exc: OutboxQueryError) -> ControlError:
 
 async def _account_id(rt: Runtime, caller: Caller, key: str | None) -> int | None:
     """The caller's scope: its own account; the admin's choice (None: every account)."""
+    if key and "\x00" in key:  # no key holds one (PostgreSQL could not even look)
+        raise ControlError(404, "no account with this key", "key")
     requested = await rt.accounts.get(key) if key else None
     return caller.account_id(requested)
 
