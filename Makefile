@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_blacklist.py
 	$(BIN)/python bench/send_sms.py
 	$(BIN)/python bench/get_report.py
+	$(BIN)/python bench/outbox.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info

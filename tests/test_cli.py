@@ -1545,3 +1545,117 @@ def test_demo_admin_token_is_kept_private_and_stable(tmp_path: Path) -> None:
     assert f"Authorization: Bearer {mine}" in shown.stdout
     assert token not in shown.stdout
     assert json.loads(path.read_text())["admin_token"] == token
+
+
+# -- outbox search and wait ----------------------------------------------------------------
+
+
+async def _outbox_sends(runtime: Runtime) -> str:
+    """An account with three messages: to +905330000099 (a code), to an invalid
+    recipient (112) and, from ACME, to +905330000088; its key."""
+    from ileti.models import OutgoingText, SendCommand
+
+    issued = await runtime.accounts.create("otp", senders=("ILETI", "ACME"), balance=100)
+    for sender, text, to in (
+        ("ILETI", "Doğrulama kodunuz: 482913", ("05330000099", "12345")),
+        ("ACME", "Kampanya %50 indirim", ("05330000088",)),
+    ):
+        command = SendCommand(sender, None, "0", None, (OutgoingText(text, to),))
+        await runtime.orders.send(issued.account, command)
+    return issued.account.key
+
+
+async def test_outbox_search_filters(database_url: str, runtime: Runtime) -> None:
+    key = await _outbox_sends(runtime)
+
+    async def search(*args: str) -> list[tuple[str, str, int]]:
+        out = ok(await aileti(database_url, "outbox", "search", key, *args, "--json")).stdout
+        return [(m["recipient"], m["sender"], m["status"]) for m in json.loads(out)]
+
+    assert await search() == [
+        ("+905330000088", "ACME", 110),
+        ("12345", "ILETI", 112),
+        ("+905330000099", "ILETI", 110),
+    ]
+    assert await search("--recipient", "0533 000 00 99") == [("+905330000099", "ILETI", 110)]
+    assert await search("--recipient", "12345") == [("12345", "ILETI", 112)]
+    assert await search("--sender", "ACME") == [("+905330000088", "ACME", 110)]
+    assert await search("--text", "%50") == [("+905330000088", "ACME", 110)]
+    assert await search("--text", "%5O") == []
+    assert await search("--status", "112") == [("12345", "ILETI", 112)]
+    assert await search("--limit", "1") == [("+905330000088", "ACME", 110)]
+    assert await search("--since", "2000-01-01", "--until", "2000-01-02") == []
+    table = ok(await aileti(database_url, "outbox", "search", "--recipient", "5330000099"))
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[:4] == ["ID", "ORDER", "SUBMITTED", "ACCOUNT"]
+    assert len(lines) == 2 and "+905330000099" in lines[1] and "Doğrulama kodunuz" in lines[1]
+
+
+async def test_outbox_search_bad_values(database_url: str, runtime: Runtime) -> None:
+    key = await _outbox_sends(runtime)
+    failed(
+        await aileti(database_url, "outbox", "search", key, "--since", "dün"),
+        "since must be Y-m-d H:i:s or Y-m-d (Istanbul time), got 'dün' (--since)",
+        2,
+    )
+    failed(
+        await aileti(
+            database_url, "outbox", "search", "--since", "2026-03-02", "--until", "2026-03-01"
+        ),
+        "until is before since (--until)",
+        2,
+    )
+    failed(await aileti(database_url, "outbox", "search", "--status", "113"), "--status", 2)
+    failed(await aileti(database_url, "outbox", "search", "--limit", "0"), "--limit", 2)
+    failed(await aileti(database_url, "outbox", "search", "nobody"), "no account with key", 1)
+
+
+async def test_outbox_wait_prints_the_message_or_its_code(
+    database_url: str, runtime: Runtime
+) -> None:
+    key = await _outbox_sends(runtime)
+    wait = ("outbox", "wait", key, "--recipient", "+905330000099", "--timeout", "0.3")
+    message = json.loads(ok(await aileti(database_url, *wait, "--json")).stdout)
+    assert (message["recipient"], message["text"]) == ("+905330000099", "Doğrulama kodunuz: 482913")
+    assert ok(await aileti(database_url, *wait, "--code")).stdout == "482913\n"
+    assert ok(await aileti(database_url, *wait, "--code", r"kodunuz: (\d{3})")).stdout == "482\n"
+    table = ok(await aileti(database_url, *wait)).stdout.splitlines()
+    assert len(table) == 2 and "482913" in table[1]
+    failed(
+        await aileti(database_url, *wait, "--code", r"\d{9}"),
+        "no message with a match of the pattern within 0.3 s",
+        1,
+    )
+    failed(
+        await aileti(
+            database_url, "outbox", "wait", key, "--recipient", "05330000077", "--timeout", "0.3"
+        ),
+        "no matching message within 0.3 s",
+        1,
+    )
+    failed(await aileti(database_url, *wait, "--code", "("), "not a regular expression", 2)
+    failed(await aileti(database_url, *wait, "--code", "(a+)+$" + "x" * 200), "(--code)", 2)
+    failed(await aileti(database_url, "outbox", "wait", key), "--recipient", 2)
+    failed(await aileti(database_url, *wait[:-1], "31"), "--timeout", 2)
+    failed(
+        await aileti(database_url, "outbox", "wait", "nobody", "--recipient", "05330000099"),
+        "no account with key",
+        1,
+    )
+
+
+async def test_outbox_wait_sees_a_message_sent_while_it_waits(
+    database_url: str, runtime: Runtime
+) -> None:
+    from ileti.models import OutgoingText, SendCommand
+
+    issued = await runtime.accounts.create("late", senders=("ILETI",), balance=10)
+    key = issued.account.key
+    waiting = asyncio.create_task(
+        aileti(database_url, "outbox", "wait", key, "--recipient", "5330000099", "--code")
+    )
+    await asyncio.sleep(0.5)
+    assert not waiting.done()
+    command = SendCommand("ILETI", None, "0", None, (OutgoingText("Kod 7070", ("05330000099",)),))
+    await runtime.orders.send(issued.account, command)
+    assert ok(await waiting).stdout == "7070\n"

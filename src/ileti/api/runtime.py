@@ -14,6 +14,7 @@ from ileti.services.carrier import Carrier
 from ileti.services.orders import OrderService
 from ileti.services.ratelimit import RateLimiter
 from ileti.services.state import seed_at_start
+from ileti.services.watch import OutboxWatcher
 from ileti.services.webhooks import WebhookSender
 from ileti.store import Store
 
@@ -31,6 +32,8 @@ class Runtime:
     webhooks: WebhookSender
     #: What every time-driven part reads (tests give one they can advance).
     clock: Clock
+    #: Wakes the outbox waits when a message is stored (polls only while one waits).
+    outbox_watcher: OutboxWatcher
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
@@ -48,6 +51,7 @@ class Runtime:
             carrier=Carrier(store, settings, clock=clock),
             webhooks=WebhookSender(store, settings, clock=clock),
             clock=clock,
+            outbox_watcher=OutboxWatcher(store),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -59,8 +63,11 @@ class Runtime:
         await self.auth.start()
         self.carrier.start()
         self.webhooks.start()
+        self.outbox_watcher.start()
 
     async def stop(self) -> None:
+        # The outbox waits end first (503), while the store still answers.
+        await self.outbox_watcher.stop()
         await self.webhooks.stop()
         await self.carrier.stop()
         await self.auth.stop()

@@ -157,6 +157,8 @@ messages = Table(
     Index("ix_messages_order_id", "order_id", "id"),
     Index("ix_messages_due", "due_at"),
     Index("ix_messages_account", "account_id", "id"),
+    # Outbox search by recipient, newest first (migration 0006).
+    Index("ix_messages_recipient", "recipient", "id"),
 )
 
 webhooks = Table(
