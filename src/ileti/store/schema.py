@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -59,6 +60,12 @@ accounts = Table(
     Column("strict", Boolean, nullable=False, server_default=sa_false()),
     # Recipients per second for send-sms; NULL: the server's default.
     Column("rate_limit", Integer, nullable=True),
+    # The sandbox's steering (migration 0007): the short code inbound opt-outs are sent
+    # to; how messages progress: delay | polls | manual, and after how many seconds or
+    # polls (NULL: the server's ILETI_DELIVERY_DELAY).
+    Column("short_code", String(16), nullable=True),
+    Column("delivery", String(16), nullable=True),
+    Column("delivery_after", Float, nullable=True),
 )
 
 blacklist = Table(
@@ -123,6 +130,8 @@ orders = Table(
     Column("price", BigInteger, nullable=False),
     # SHA-256 over sender, texts and the recipient set: the 451 duplicate check.
     Column("fingerprint", String(64), nullable=False),
+    # get-report polls of this order (delivery mode "polls", migration 0007).
+    Column("polls", Integer, nullable=False, server_default="0"),
     Index("ix_orders_account_submit", "account_id", "submit_at"),
     Index("ix_orders_account_fingerprint", "account_id", "fingerprint", "submit_at"),
     Index("ix_orders_due", "dispatched", "cancelled", "send_at"),
@@ -194,4 +203,41 @@ rate_limits = Table(
         primary_key=True,
     ),
     Column("tat", BigInteger, nullable=False),
+)
+
+# -- the sandbox's steering (migration 0007) -------------------------------------------
+
+# Rules that make ileti misbehave on purpose (see the migration's docstring): per account,
+# or global when account_id is NULL.
+faults = Table(
+    "faults",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True),
+    Column("kind", String(16), nullable=False),  # api | recipient | webhook
+    Column("action", String(32), nullable=True),  # api: a v1 action; NULL: every one
+    Column("code", Integer, nullable=True),  # api: a documented code; recipient: 112 | 110;
+    # webhook: the HTTP status the receiver "answers"
+    Column("pattern", String(64), nullable=True),  # recipient: which recipients
+    Column("remaining", Integer, nullable=True),  # the next N matches; NULL: all
+    Column("probability", Float, nullable=True),  # NULL: always
+    Column("latency_ms", Integer, nullable=True),  # api: added before answering
+    Column("timeout", Boolean, nullable=False, server_default=sa_false()),  # webhook
+    Column("expires_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_faults_account_id", "account_id"),
+)
+
+# Inbound messages to an account's short code (an opt-out keyword blacklists the sender).
+inbound = Table(
+    "inbound",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("sender", String(64), nullable=False),  # E.164, or as written when invalid
+    Column("recipient", String(16), nullable=False),  # the short code written
+    Column("text", Text, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("action", String(16), nullable=True),  # blacklisted | NULL
+    Index("ix_inbound_account_id", "account_id", "id"),
 )
