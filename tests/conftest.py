@@ -10,19 +10,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
+from tests.support.receiver import Receiver, serving
+from tests.support.runtime import asgi_client, started
 
 POSTGRES_URL = os.environ.get("ILETI_TEST_POSTGRES_URL", "").strip()
 REQUIRE_POSTGRES = os.environ.get("ILETI_TEST_REQUIRE_POSTGRES", "") not in ("", "0")
@@ -97,32 +96,6 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, auth_refresh_seconds=0.1)
 
 
-@asynccontextmanager
-async def started(settings: Settings) -> AsyncIterator[Runtime]:
-    """A running instance (store, writer, background loops) for the duration."""
-    rt = Runtime.build(settings)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
-
-
-@asynccontextmanager
-async def asgi_client(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to ``rt`` in process, from 127.0.0.1."""
-    transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
-        yield c
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    """A running instance and a client for it (tests with several instances)."""
-    async with started(settings) as rt, asgi_client(rt) as c:
-        yield rt, c
-
-
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     async with started(settings) as rt:
@@ -140,28 +113,8 @@ async def account(runtime: Runtime) -> Issued:
     return await runtime.accounts.create("acme", senders=("ILETI",), balance=100)
 
 
-def auth(issued: Issued) -> dict[str, str]:
-    return {"key": issued.account.key, "hash": issued.hash}
-
-
-def xml_of(tree: dict[str, Any], tag: str = "request") -> str:
-    """A dict tree -> XML, lists as repeated elements (for building request bodies)."""
-    parts: list[str] = []
-
-    def emit(name: str, value: Any) -> None:
-        if isinstance(value, list):
-            for item in value:
-                emit(name, item)
-            return
-        parts.append(f"<{name}>")
-        if isinstance(value, dict):
-            for child, child_value in value.items():
-                emit(child, child_value)
-        elif value is not None:
-            from xml.sax.saxutils import escape
-
-            parts.append(escape(str(value)))
-        parts.append(f"</{name}>")
-
-    emit(tag, tree)
-    return "".join(parts)
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (``tests/support/receiver.py``)."""
+    async with serving() as found:
+        yield found

@@ -5,55 +5,35 @@ and the database never holds the secret or the hash."""
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_from_bytes
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from ileti.api.app import App
 from ileti.api.runtime import Runtime
-from ileti.clock import now_us
 from ileti.config import Settings, parse_networks
 from ileti.services.accounts import Issued
 from ileti.services.auth import api_hash, hash_digest
-from ileti.store import accounts as account_store
-from ileti.store import blacklist as blacklist_store
-from ileti.store.database import transact
-from tests.conftest import auth, xml_of
+from tests.support.http import ENCODINGS, auth, body_of, path_of
+from tests.support.runtime import client_of, started
+from tests.support.spec import JSON_TYPE, OK, XML_TYPE, json_body, xml_body
+from tests.support.stored import (
+    account_rows,
+    create_account_row,
+    everything_as_text,
+    listed_numbers,
+)
 
-ENCODINGS = ("json", "xml", "form")
 ACTIONS = ("add-blacklist", "delete-blacklist", "get-blacklist")
-OK_JSON = {"code": 200, "message": "İşlem başarılı"}
-UNAUTHORIZED = {
-    "json": '{"response":{"status":{"code":401,"message":"Üyelik bilgileri hatalı"}}}'.encode(),
-    "xml": (
-        '<?xml version="1.0" encoding="UTF-8"?><response><status><code>401</code>'
-        "<message>Üyelik bilgileri hatalı</message></status></response>"
-    ).encode(),
-}
+UNAUTHORIZED = {"json": json_body(401), "xml": xml_body(401)}
 NUMBER = "+905330000099"
 STORED = 905330000099
 
 SPEC_KEY = "public_key"
 SPEC_SECRET = "secret_key"
 SPEC_HASH = "b6a736a4b6739ac56db7e903b0ef55bda82fca63fac55d4bd1d6d62c54888b22"
-
-
-def path_of(action: str, enc: str) -> str:
-    return f"/v1/{action}/json" if enc == "json" else f"/v1/{action}"
-
-
-def body_of(request: dict[str, Any], enc: str) -> bytes:
-    if enc == "json":
-        return json.dumps({"request": request}).encode()
-    document = xml_of(request).encode()
-    return document if enc == "xml" else b"data=" + quote_from_bytes(document).encode()
 
 
 def add_request(authentication: Any, number: str = NUMBER) -> dict[str, Any]:
@@ -72,23 +52,19 @@ async def post(
 def assert_unauthorized(r: httpx.Response, enc: str) -> None:
     """The one 401: status, content type and the very same bytes, whatever the cause."""
     assert r.status_code == 401
-    expected_type = "application/json; charset=utf-8" if enc == "json" else "text/xml"
-    assert r.headers["content-type"].startswith(expected_type)
+    assert r.headers["content-type"] == (JSON_TYPE if enc == "json" else XML_TYPE)
     assert r.content == UNAUTHORIZED["json" if enc == "json" else "xml"]
 
 
 def assert_ok(r: httpx.Response) -> dict[str, Any]:
     assert r.status_code == 200, r.content
     response = r.json()["response"]
-    assert response["status"] == OK_JSON
+    assert response["status"] == OK
     return response
 
 
 async def listed(runtime: Runtime, issued: Issued) -> list[int]:
-    account_id = issued.account.id
-    return await runtime.store.read(
-        lambda conn: [e.number for e in blacklist_store.entries(conn, account_id)]
-    )
+    return list(await listed_numbers(runtime, issued))
 
 
 @pytest.fixture
@@ -97,8 +73,7 @@ async def client_from() -> AsyncIterator[Any]:
     opened: list[httpx.AsyncClient] = []
 
     def make(runtime: Runtime, ip: str, port: int = 50000) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=App(runtime), client=(ip, port))
-        c = httpx.AsyncClient(transport=transport, base_url="http://ileti.test")
+        c = client_of(runtime, ip, port)
         opened.append(c)
         return c
 
@@ -212,19 +187,8 @@ def test_spec_test_vector() -> None:
 async def test_spec_test_vector_authenticates(runtime: Runtime, client: httpx.AsyncClient) -> None:
     """An account whose key is ``public_key`` and whose hash is the spec's vector (as
     the server keeps it: a digest) is let in with that hash, in either case."""
-    create = functools.partial(
-        account_store.create,
-        name="spec",
-        key=SPEC_KEY,
-        hash_sha256=hash_digest(api_hash(SPEC_KEY, SPEC_SECRET)),
-        api_access=True,
-        allow_ips=(),
-        senders=(),
-        balance=0,
-        now=now_us(),
-    )
-    await transact(runtime.store, create)
-    runtime.auth.invalidate()
+    digest = hash_digest(api_hash(SPEC_KEY, SPEC_SECRET))
+    await create_account_row(runtime, name="spec", key=SPEC_KEY, hash_sha256=digest)
     for hash_hex in (SPEC_HASH, SPEC_HASH.upper()):
         r = await post(
             client, "get-blacklist", {"authentication": {"key": SPEC_KEY, "hash": hash_hex}}
@@ -377,12 +341,8 @@ async def proxied(database_url: str) -> AsyncIterator[Runtime]:
         auth_refresh_seconds=0.1,
         trusted_proxies=parse_networks(["10.9.8.0/24", "::1"]),
     )
-    rt = Runtime.build(settings)
-    await rt.start()
-    try:
+    async with started(settings) as rt:
         yield rt
-    finally:
-        await rt.stop()
 
 
 @pytest.mark.parametrize(
@@ -488,16 +448,8 @@ async def test_database_holds_no_secret_and_no_hash(
     assert_ok(await post(client, "add-blacklist", add_request(auth(rotated))))
     assert_unauthorized(await post(client, "add-blacklist", add_request(auth(others[0]))), "json")
 
-    def dump(conn: sa.Connection) -> str:
-        text = []
-        for table in sa.inspect(conn).get_table_names():
-            rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
-            text.extend(repr(tuple(row)) for row in rows)
-        return "\n".join(text).lower()
-
-    with runtime.store.reader.connect() as conn:
-        accounts_rows = conn.execute(sa.text("SELECT * FROM accounts")).mappings().all()
-        everything = dump(conn)
+    accounts_rows = await account_rows(runtime)
+    everything = await everything_as_text(runtime)
     assert len(accounts_rows) == len(issued_all) - 1  # the rotated account is one row
     stored_digests = {row["hash_sha256"] for row in accounts_rows}
     assert hash_digest(rotated.hash) in stored_digests

@@ -24,27 +24,11 @@ import pytest
 
 from ileti.api.runtime import Runtime
 from ileti.services.accounts import Issued
-from ileti.store import blacklist as blacklist_store
-from tests.conftest import auth, xml_of
+from tests.support.http import ENCODINGS, auth, body_of, path_of, wrap, xml_of
+from tests.support.spec import JSON_TYPE, MESSAGES, XML_PROLOG, XML_TYPE
+from tests.support.stored import listed_numbers
 
-# The spec's messages (§3), written out here so that a wrong catalogue fails.
-SPEC_MESSAGES: dict[int, str] = {
-    200: "İşlem başarılı",
-    400: "İstek çözümlenemedi",
-    401: "Üyelik bilgileri hatalı",
-    404: "API istek yapılan yönteme sahip değil",
-    422: "İstek içerisindeki değerler doğrulanamadı.",
-    458: "Tarih aralığı hatalı",
-    464: "Page değeri 1 den başlamalı.",
-    466: "Hatalı numara",
-    474: "Bu numara üzerindeki engelleme kaldırılamaz",
-}
-JSON_TYPE = "application/json; charset=utf-8"
-XML_TYPE = "text/xml; charset=utf-8"
-XML_PROLOG = b'<?xml version="1.0" encoding="UTF-8"?>'
 MAX_BODY = 1024 * 1024
-
-ENCODINGS = ("json", "xml", "form")
 
 # Numbers listed before a case runs, in blocked-at order (and numeric order, so a tie
 # of blocked-at times cannot reorder them).
@@ -179,10 +163,6 @@ ACTION_NAMES = tuple(a.name for a in ACTIONS)
 # -- building requests -----------------------------------------------------------------
 
 
-def path_of(action: str, enc: str) -> str:
-    return f"/v1/{action}/json" if enc == "json" else f"/v1/{action}"
-
-
 def credentials(issued: Issued, how: str) -> dict[str, Any]:
     if how == NO_AUTH:
         return {}
@@ -190,18 +170,6 @@ def credentials(issued: Issued, how: str) -> dict[str, Any]:
     if how == WRONG_HASH:
         creds["hash"] = "0" * 64
     return {"authentication": creds}
-
-
-def body_of(request: dict[str, Any], enc: str) -> bytes:
-    """A request tree in an encoding: JSON, raw XML, or XML in the form field ``data``."""
-    if enc == "json":
-        return json.dumps({"request": request}).encode()
-    return wrap(xml_of(request).encode(), enc)
-
-
-def wrap(document: bytes, enc: str) -> bytes:
-    """An XML document as the body: itself, or the form field ``data``."""
-    return document if enc == "xml" else b"data=" + quote_from_bytes(document).encode()
 
 
 def full_request(spec: ActionSpec, issued: Issued, case: Case) -> dict[str, Any]:
@@ -235,7 +203,7 @@ def check_envelope(r: httpx.Response, enc: str) -> dict[str, Any]:
         assert status["code"].isdigit()
         status = {"code": int(status["code"]), "message": status["message"]}
         response["status"] = status
-    assert status == {"code": r.status_code, "message": SPEC_MESSAGES[r.status_code]}
+    assert status == {"code": r.status_code, "message": MESSAGES[r.status_code]}
     if r.status_code != 200:
         assert list(response) == ["status"], "an error body carries status only"
     return response
@@ -276,12 +244,7 @@ def as_xml(value: Any) -> Any:
 
 
 async def listed(runtime: Runtime, issued: Issued) -> tuple[int, ...]:
-    account_id = issued.account.id
-
-    def read(conn: Any) -> tuple[int, ...]:
-        return tuple(e.number for e in blacklist_store.entries(conn, account_id))
-
-    return await runtime.store.read(read)
+    return await listed_numbers(runtime, issued)
 
 
 async def seed(runtime: Runtime, issued: Issued, numbers: tuple[int, ...]) -> None:
@@ -734,7 +697,7 @@ async def test_utf8_byte_order_mark_is_accepted(client: httpx.AsyncClient) -> No
     body = '{"request":{"authentication":{"key":"x","hash":"y"}}}'
     r = await client.post("/v1/get-blacklist/json", content=b"\xef\xbb\xbf" + body.encode())
     assert r.status_code == 401
-    assert r.json() == {"response": {"status": {"code": 401, "message": "Üyelik bilgileri hatalı"}}}
+    assert r.json() == {"response": {"status": {"code": 401, "message": MESSAGES[401]}}}
     xml = "<request><authentication><key>x</key><hash>y</hash></authentication></request>"
     r = await client.post("/v1/get-blacklist", content=b"\xef\xbb\xbf" + xml.encode())
     assert r.status_code == 401
