@@ -1,5 +1,10 @@
 """Fixtures: every storage-touching test runs on SQLite and, when
-``ILETI_TEST_POSTGRES_URL`` is set, on PostgreSQL too (a fresh schema per test).
+``ILETI_TEST_POSTGRES_URL`` is set, on PostgreSQL too (a database of its own per test).
+
+Each test's database is a copy of one migrated once per session
+(``tests/support/databases.py``: SQLite files are copied, PostgreSQL databases come
+from a pool and are reset after the test); tests of migrating itself take
+``empty_database_url``.
 
 Set ``ILETI_TEST_REQUIRE_POSTGRES=1`` (CI does) to make a missing or unreachable
 PostgreSQL an error instead of a skip.
@@ -8,10 +13,8 @@ PostgreSQL an error instead of a skip.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -20,6 +23,7 @@ import sqlalchemy as sa
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
+from tests.support.databases import Postgres, SqliteTemplate, driver_url
 from tests.support.receiver import Receiver, serving
 from tests.support.runtime import asgi_client, started
 
@@ -28,28 +32,20 @@ REQUIRE_POSTGRES = os.environ.get("ILETI_TEST_REQUIRE_POSTGRES", "") not in ("",
 SKIP_REASON = "PostgreSQL tests skipped: set ILETI_TEST_POSTGRES_URL=postgresql://USER@HOST/DB"
 
 
-def _pg_admin_url() -> str:
-    url = POSTGRES_URL
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options={quote(f'-csearch_path={schema}')}"
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture(scope="session")
-def pg_engine() -> Iterator[sa.Engine | None]:
+def postgres() -> Iterator[Postgres | None]:
+    """The PostgreSQL server under test (None: not configured or unreachable)."""
     if not POSTGRES_URL:
         if REQUIRE_POSTGRES:
             pytest.fail("ILETI_TEST_REQUIRE_POSTGRES is set but ILETI_TEST_POSTGRES_URL is not")
         yield None
         return
-    engine = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(driver_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -59,36 +55,64 @@ def pg_engine() -> Iterator[sa.Engine | None]:
         engine.dispose()
         yield None
         return
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/ileti.db"
-
-
-@pytest.fixture
-def postgres_url(pg_engine: sa.Engine | None) -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a schema of its own, dropped afterwards."""
-    if pg_engine is None:
-        pytest.skip(SKIP_REASON)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with pg_engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    databases = Postgres(POSTGRES_URL, engine)
     try:
-        yield _with_search_path(POSTGRES_URL, schema)
+        yield databases
     finally:
-        with pg_engine.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        databases.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: SqliteTemplate, tmp_path: Path) -> str:
+    """A migrated SQLite database of the test's own."""
+    return sqlite_template.copy(tmp_path)
+
+
+@pytest.fixture
+def empty_sqlite_url(tmp_path: Path) -> str:
+    """An SQLite path where no database exists yet."""
+    return f"sqlite:///{tmp_path}/empty.db"
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres | None) -> Iterator[str]:
+    """A migrated PostgreSQL database of the test's own, dropped afterwards."""
+    if postgres is None:
+        pytest.skip(SKIP_REASON)
+    name, url = postgres.take()
+    try:
+        yield url
+    finally:
+        postgres.give_back(name)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres: Postgres | None) -> Iterator[str]:
+    """A PostgreSQL database without any table, dropped afterwards."""
+    if postgres is None:
+        pytest.skip(SKIP_REASON)
+    name, url = postgres.take_empty()
+    try:
+        yield url
+    finally:
+        postgres.drop(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest) -> str:
-    """Each test using this runs twice: on SQLite and on PostgreSQL."""
+    """Each test using this runs twice: on SQLite and on PostgreSQL (migrated)."""
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest) -> str:
+    """Like ``database_url``, but nothing is migrated yet."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("empty_sqlite_url")
+    return request.getfixturevalue("empty_postgres_url")
 
 
 @pytest.fixture

@@ -669,8 +669,8 @@ async def test_export(database_url: str, client: httpx.AsyncClient, tmp_path: Pa
 # -- migrate, demo, database selection -------------------------------------------------------
 
 
-def test_migrate(database_url: str) -> None:
-    url = database_url
+def test_migrate(empty_database_url: str) -> None:
+    url = empty_database_url
     assert revision(url) is None
     result = ok(invoke(["migrate", "--database", url]))
     head = head_revision()

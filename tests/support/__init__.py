@@ -12,4 +12,5 @@ from ``tests.conftest``; ``test_guards.py`` checks), and fixtures stay in
 * ``waiting``    polling for background work
 * ``stored``     the one module that reads the schema or SQL: stored facts, seen from
   below the API, and the few states tests put the database in
+* ``databases``  each test's database: copies of a template migrated once per session
 """
