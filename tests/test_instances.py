@@ -2,8 +2,8 @@
 
 Two separate server processes (and one server with ``--workers 2``) share a PostgreSQL
 schema or an SQLite file. Requests are spread over them concurrently, account changes
-are made by the CLI, and what is stored is read back through a fresh connection from
-this (third) process.
+are made by the CLI (run in this, a third, process), and what is stored is read back
+through a fresh connection from this process too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from urllib.parse import quote
 
 import httpx
 
-from tests.support.processes import Server, cli, serving
+from tests.support.cli import create as create_account
+from tests.support.cli import run as cli
+from tests.support.processes import Server, serving
 from tests.support.spec import envelope
 from tests.support.stored import committed_blacklist as stored
 from tests.support.stored import is_committed as is_listed
@@ -34,10 +36,6 @@ UNAVAILABLE = envelope(503)
 
 #: The spec's promise: a change made anywhere is seen everywhere within this.
 PROPAGATION_SECONDS = 1.0
-
-
-def create_account(url: str, name: str = "acme") -> dict[str, Any]:
-    return json.loads(cli(url, "account", "create", name, "--json"))
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -108,7 +106,7 @@ def stored_form(n: int) -> int:
 async def test_concurrent_idempotent_adds_over_two_instances(
     database_url: str, tmp_path: Path
 ) -> None:
-    acct = create_account(database_url)
+    acct = create_account(database_url, "acme")
     numbers = list(range(1, 41))
     with serving(database_url, tmp_path, count=2) as servers:
         async with clients(servers) as (a, b):
@@ -129,7 +127,7 @@ async def test_concurrent_idempotent_adds_over_two_instances(
 async def test_concurrent_deletes_over_two_instances_one_wins(
     database_url: str, tmp_path: Path
 ) -> None:
-    acct = create_account(database_url)
+    acct = create_account(database_url, "acme")
     numbers = list(range(100, 110))
     with serving(database_url, tmp_path, count=2) as servers:
         async with clients(servers) as (a, b):
@@ -153,7 +151,7 @@ async def test_concurrent_deletes_over_two_instances_one_wins(
 async def test_cli_changes_reach_both_instances_within_a_second(
     database_url: str, tmp_path: Path
 ) -> None:
-    acct = create_account(database_url)
+    acct = create_account(database_url, "acme")
     key = acct["key"]
     with serving(database_url, tmp_path, count=2) as servers:
         async with clients(servers) as both:
@@ -206,7 +204,7 @@ async def test_cli_changes_reach_both_instances_within_a_second(
 async def test_allow_list_behind_a_trusted_proxy(postgres_url: str, tmp_path: Path) -> None:
     """With ILETI_TRUSTED_PROXIES naming the proxy, the rightmost untrusted
     X-Forwarded-For hop is the client, on every instance."""
-    acct = create_account(postgres_url)
+    acct = create_account(postgres_url, "acme")
     cli(postgres_url, "account", "update", acct["key"], "--allow-ip", "10.0.0.0/8")
     env = {"ILETI_TRUSTED_PROXIES": "127.0.0.1/32"}
     with serving(postgres_url, tmp_path, count=2, env=env) as servers:
@@ -234,7 +232,7 @@ async def test_allow_list_behind_a_trusted_proxy(postgres_url: str, tmp_path: Pa
 async def test_two_workers_serve_as_one_and_see_cli_changes(
     database_url: str, tmp_path: Path
 ) -> None:
-    acct = create_account(database_url)
+    acct = create_account(database_url, "acme")
     key = acct["key"]
     numbers = list(range(200, 232))
     with serving(database_url, tmp_path, workers=2) as (server,):
@@ -272,7 +270,7 @@ async def test_two_workers_serve_as_one_and_see_cli_changes(
 
 async def test_a_200_means_committed(postgres_url: str, tmp_path: Path) -> None:
     """Right after each 200, a new connection from another process sees the change."""
-    acct = create_account(postgres_url)
+    acct = create_account(postgres_url, "acme")
     numbers = list(range(300, 340))
     with serving(postgres_url, tmp_path, count=2) as servers:
         async with clients(servers) as (a, b):
@@ -302,7 +300,7 @@ def _with_application_name(url: str, name: str) -> str:
 
 
 async def test_dropped_connections_give_503_then_recover(postgres_url: str, tmp_path: Path) -> None:
-    acct = create_account(postgres_url)
+    acct = create_account(postgres_url, "acme")
     app_name = f"ileti-test-{uuid.uuid4().hex[:8]}"
     url = _with_application_name(postgres_url, app_name)
     with serving(url, tmp_path) as (server,):

@@ -111,17 +111,3 @@ def serve(url: str, log_dir: Path, *, workers: int = 1) -> Iterator[Server]:
     """One healthy server process for the duration."""
     with serving(url, log_dir, workers=workers) as (server,):
         yield server
-
-
-def cli(url: str, *args: str) -> str:
-    """``ileti --database URL ARGS...`` as a process of its own; what it printed."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "ileti", "--database", url, *args],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
