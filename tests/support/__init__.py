@@ -4,6 +4,7 @@ from ``tests.conftest``; ``test_guards.py`` checks), and fixtures stay in
 
 * ``spec``       the spec's codes and exact Turkish messages, written once
 * ``http``       calling v1 in JSON / XML / the form field, reading envelopes back
+* ``actions``    one small valid request per v1 action (for tests over every action)
 * ``sms``        send-sms, get-report, cancel-order as a client calls them
 * ``runtime``    an instance in process and clients for it
 * ``cli``        the ``ileti`` command in process
