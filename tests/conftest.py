@@ -13,12 +13,14 @@ PostgreSQL an error instead of a skip.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
@@ -26,6 +28,7 @@ from ileti.services.accounts import Issued
 from tests.support.databases import Postgres, SqliteTemplate, driver_url
 from tests.support.receiver import Receiver, serving
 from tests.support.runtime import asgi_client, started
+from tests.support.stored import refuse_sqlite_writes
 
 POSTGRES_URL = os.environ.get("ILETI_TEST_POSTGRES_URL", "").strip()
 REQUIRE_POSTGRES = os.environ.get("ILETI_TEST_REQUIRE_POSTGRES", "") not in ("", "0")
@@ -142,3 +145,38 @@ async def receiver() -> AsyncIterator[Receiver]:
     """A webhook receiver on 127.0.0.1 (``tests/support/receiver.py``)."""
     async with serving() as found:
         yield found
+
+
+@pytest.fixture
+def refusing_writes(
+    postgres: Postgres | None,
+) -> Callable[[Settings], AbstractAsyncContextManager[Runtime]]:
+    """``async with refusing_writes(settings) as rt``: an instance on the test's database
+    while that database refuses every write (SQLite: every connection of the instance
+    is ``PRAGMA query_only``; PostgreSQL: the database's
+    ``default_transaction_read_only``). Writable again afterwards."""
+
+    @asynccontextmanager
+    async def refusing(settings: Settings) -> AsyncIterator[Runtime]:
+        url = make_url(settings.database_url)
+        sqlite = url.get_backend_name() == "sqlite"
+        if not sqlite:
+            assert postgres is not None and url.database is not None
+            if postgres.schemas:
+                pytest.skip("a read-only PostgreSQL needs a database of the test's own")
+            postgres.set_read_only(url.database, True)
+        try:
+            rt = Runtime.build(settings)
+            if sqlite:
+                refuse_sqlite_writes(rt.store)
+            await rt.start(migrate=False)  # it is at head: the test's database is a copy
+            try:
+                yield rt
+            finally:
+                await rt.stop()
+        finally:
+            if not sqlite:
+                assert postgres is not None and url.database is not None
+                postgres.set_read_only(url.database, False)
+
+    return refusing

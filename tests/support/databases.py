@@ -260,6 +260,13 @@ class Postgres:
         self._all.add(name)
         return self._handed_out(name)
 
+    def set_read_only(self, name: str, read_only: bool) -> None:
+        """New connections to the test's database refuse (or again allow) writes."""
+        if self.schemas:
+            raise NotImplementedError("read-only needs a database of the test's own")
+        value = "on" if read_only else "off"
+        self._execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {value}')
+
     def close(self) -> None:
         for name in sorted(self._all):
             self.drop(name)

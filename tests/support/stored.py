@@ -269,3 +269,18 @@ def revision(url: str) -> str | None:
         return current(store.writer_engine)
     finally:
         store.close()
+
+
+# -- the database refusing writes ---------------------------------------------------------
+
+
+def refuse_sqlite_writes(store: Store) -> None:
+    """Every connection the store opens from now on is ``PRAGMA query_only``: SQLite
+    itself refuses to write (call before the store's first connection)."""
+    assert store.dialect == "sqlite"
+
+    def query_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA query_only = ON")
+
+    for engine in {store.reader, store.writer_engine}:
+        sa.event.listen(engine, "connect", query_only)
