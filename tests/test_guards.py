@@ -28,7 +28,6 @@ SUPPORT_MODULES = sorted((TESTS / "support").glob("*.py"))
 
 #: (test module, what it imports) below the API that a test body still uses.
 BELOW_THE_API = {
-    ("test_cli.py", "ileti.store.blacklist"),
     ("test_delivery.py", "ileti.store.webhooks"),
     ("test_delivery.py", "ileti.store.database.transact"),
     ("test_ratelimit.py", "ileti.store.ratelimits"),

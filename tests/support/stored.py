@@ -271,6 +271,40 @@ def revision(url: str) -> str | None:
         store.close()
 
 
+@contextlib.contextmanager
+def inserts_fail(url: str, number: int) -> Iterator[None]:
+    """While open, storing ``number`` in any blacklist fails inside the database (a
+    trigger raises), failing the whole transaction that tried."""
+    with fresh_connection(url) as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER test_inserts_fail BEFORE INSERT ON blacklist "
+                f"WHEN NEW.number = {int(number)} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION test_inserts_fail() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER test_inserts_fail BEFORE INSERT ON blacklist FOR EACH ROW "
+                f"WHEN (NEW.number = {int(number)}) EXECUTE FUNCTION test_inserts_fail()"
+            )
+        conn.commit()
+    try:
+        yield
+    finally:
+        with fresh_connection(url) as conn:
+            conn.exec_driver_sql("DROP TRIGGER test_inserts_fail" + _on_blacklist(conn))
+            if conn.dialect.name != "sqlite":
+                conn.exec_driver_sql("DROP FUNCTION test_inserts_fail()")
+            conn.commit()
+
+
+def _on_blacklist(conn: sa.Connection) -> str:
+    return "" if conn.dialect.name == "sqlite" else " ON blacklist"
+
+
 # -- the database refusing writes ---------------------------------------------------------
 
 
