@@ -163,7 +163,7 @@ async def test_every_cause_gives_the_same_401(
     off = await runtime.accounts.create("off", api_access=False)
     fenced = await runtime.accounts.create("fenced", allow_ips=("10.0.0.0/8",))
     client = client_from(runtime, "192.0.2.1")
-    valid = request_of(action, account, await prepare(client, account))
+    valid = request_of(action, account, await prepare(client, account, action))
     before = await snapshot(runtime)
 
     causes = _causes(account, other)

@@ -28,7 +28,7 @@ from ileti.api.actions import ACTIONS
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from tests.support.actions import CASES, Prepared, prepare, request_of
+from tests.support.actions import CASES, prepare, request_of
 from tests.support.http import ENCODINGS, auth, body_of, path_of, wrap, xml_of
 from tests.support.spec import JSON_TYPE, MESSAGES, XML_PROLOG, XML_TYPE
 from tests.support.stored import listed_numbers, snapshot
@@ -269,12 +269,6 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def prepared(client: httpx.AsyncClient, account: Issued) -> Prepared:
-    """The account holds what every action's valid request refers to."""
-    return await prepare(client, account)
-
-
-@pytest.fixture
 async def seeded(
     runtime: Runtime, account: Issued, request: pytest.FixtureRequest
 ) -> AsyncIterator[ActionSpec]:
@@ -300,12 +294,12 @@ async def test_every_action_succeeds(
     client: httpx.AsyncClient,
     runtime: Runtime,
     account: Issued,
-    prepared: Prepared,
     action: str,
     enc: str,
 ) -> None:
     """A small valid request: 200, the envelope, the action's members beside
     ``status``; what is stored changes exactly when the action writes."""
+    prepared = await prepare(client, account, action)
     before = await snapshot(runtime)
     body = body_of(request_of(action, account, prepared), enc)
     r = await client.post(path_of(action, enc), content=body)
@@ -321,13 +315,13 @@ async def test_every_action_unparseable_body_is_400(
     client: httpx.AsyncClient,
     runtime: Runtime,
     account: Issued,
-    prepared: Prepared,
     action: str,
     enc: str,
     subtests: pytest.Subtests,
 ) -> None:
     """Every flaw around the action's valid request (were it ignored, the request
     would succeed): 400, the envelope, nothing stored. Each body is a subtest."""
+    prepared = await prepare(client, account, action)
     before = await snapshot(runtime)
     bodies = bad_bodies(action, request_of(action, account, prepared), enc)
     assert len(bodies) >= 12
@@ -345,12 +339,12 @@ async def test_every_action_wrong_credentials_is_401(
     client: httpx.AsyncClient,
     runtime: Runtime,
     account: Issued,
-    prepared: Prepared,
     action: str,
     enc: str,
 ) -> None:
     """The action's valid request with a wrong hash, an unknown key, or none: 401, the
     envelope, nothing stored (test_auth has every cause, byte for byte)."""
+    prepared = await prepare(client, account, action)
     before = await snapshot(runtime)
     valid = request_of(action, account, prepared)
     rest = {k: v for k, v in valid.items() if k != "authentication"}
@@ -626,10 +620,11 @@ async def test_not_found(
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 async def test_not_found_on_a_known_action(
-    client: httpx.AsyncClient, runtime: Runtime, account: Issued, prepared: Prepared, action: str
+    client: httpx.AsyncClient, runtime: Runtime, account: Issued, action: str
 ) -> None:
     """A wrong method or suffix on an existing action is 404 too, with the action's own
     valid request, and nothing is stored."""
+    prepared = await prepare(client, account, action)
     before = await snapshot(runtime)
     for method, path, enc in _not_found_of(action):
         await assert_not_found(client, method, path, enc, request_of(action, account, prepared))

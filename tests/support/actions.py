@@ -8,7 +8,7 @@ fail until it has one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ LISTED = "+905330000099"
 @dataclass(frozen=True)
 class Prepared:
     """What an account holds before a request: a listed number, an order sent now and
-    one scheduled for tomorrow."""
+    one scheduled for tomorrow (the defaults: what the account need not hold)."""
 
     listed: str = LISTED
     order_id: int = 1
@@ -39,6 +39,8 @@ class ActionCase:
     payload: tuple[str, ...]
     #: A success changes what is stored.
     writes: bool
+    #: What the account must hold for a success: "listed", "order", "scheduled".
+    needs: frozenset[str] = frozenset()
 
 
 def today() -> dict[str, str]:
@@ -52,7 +54,10 @@ CASES: dict[str, ActionCase] = {
         lambda p: {"blacklist": {"number": "+905330000100"}}, payload=(), writes=True
     ),
     "delete-blacklist": ActionCase(
-        lambda p: {"blacklist": {"number": p.listed}}, payload=(), writes=True
+        lambda p: {"blacklist": {"number": p.listed}},
+        payload=(),
+        writes=True,
+        needs=frozenset({"listed"}),
     ),
     "get-blacklist": ActionCase(lambda p: {}, payload=("blacklist",), writes=False),
     "get-balance": ActionCase(lambda p: {}, payload=("balance",), writes=False),
@@ -63,16 +68,28 @@ CASES: dict[str, ActionCase] = {
         writes=True,
     ),
     "get-report": ActionCase(
-        lambda p: {"order": {"id": p.order_id}}, payload=("order",), writes=False
+        lambda p: {"order": {"id": p.order_id}},
+        payload=("order",),
+        writes=False,
+        needs=frozenset({"order"}),
     ),
     "get-reports": ActionCase(
-        lambda p: {"filter": today()}, payload=("count", "orders"), writes=False
+        lambda p: {"filter": today()},
+        payload=("count", "orders"),
+        writes=False,
+        needs=frozenset({"order"}),  # so that "orders" is not empty (XML: absent)
     ),
     "get-report-summary": ActionCase(
-        lambda p: {"filter": today()}, payload=("count", "orders"), writes=False
+        lambda p: {"filter": today()},
+        payload=("count", "orders"),
+        writes=False,
+        needs=frozenset({"order"}),
     ),
     "cancel-order": ActionCase(
-        lambda p: {"order": {"id": p.scheduled_id}}, payload=(), writes=True
+        lambda p: {"order": {"id": p.scheduled_id}},
+        payload=(),
+        writes=True,
+        needs=frozenset({"scheduled"}),
     ),
 }
 
@@ -83,14 +100,20 @@ def request_of(action: str, issued: Issued, prepared: Prepared | None = None) ->
     return {"authentication": auth(issued), **body}
 
 
-async def prepare(client: httpx.AsyncClient, issued: Issued) -> Prepared:
-    """Give the account (which may send from ILETI) what every case needs, through
-    the API."""
-    status, body = await call(
-        client, "add-blacklist", {"authentication": auth(issued), "blacklist": {"number": LISTED}}
-    )
-    assert status == 200, body
-    order_id = await sent(client, issued, order_of(["+905330000102"]))
-    tomorrow = istanbul(timedelta(days=1))
-    scheduled_id = await sent(client, issued, order_of(["+905330000103"], sendDateTime=tomorrow))
-    return Prepared(LISTED, order_id, scheduled_id)
+async def prepare(client: httpx.AsyncClient, issued: Issued, *actions: str) -> Prepared:
+    """Give the account (which may send from ILETI), through the API, what the
+    actions' requests refer to (no actions: every action's)."""
+    needs = set().union(*(CASES[a].needs for a in actions or CASES))
+    prepared = Prepared()
+    if "listed" in needs:
+        request = {"authentication": auth(issued), "blacklist": {"number": LISTED}}
+        status, body = await call(client, "add-blacklist", request)
+        assert status == 200, body
+    if "order" in needs:
+        order_id = await sent(client, issued, order_of(["+905330000102"]))
+        prepared = replace(prepared, order_id=order_id)
+    if "scheduled" in needs:
+        tomorrow = istanbul(timedelta(days=1))
+        scheduled = await sent(client, issued, order_of(["+905330000103"], sendDateTime=tomorrow))
+        prepared = replace(prepared, scheduled_id=scheduled)
+    return prepared
