@@ -13,6 +13,8 @@ PostgreSQL an error instead of a skip.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -25,7 +27,7 @@ from sqlalchemy.engine import make_url
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from tests.support.databases import Postgres, SqliteTemplate, driver_url
+from tests.support.databases import Postgres, SqliteTemplate, driver_url, memory_backed_dir
 from tests.support.receiver import Receiver, serving
 from tests.support.runtime import asgi_client, started
 from tests.support.stored import refuse_sqlite_writes
@@ -36,8 +38,16 @@ SKIP_REASON = "PostgreSQL tests skipped: set ILETI_TEST_POSTGRES_URL=postgresql:
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
-    return SqliteTemplate(tmp_path_factory.mktemp("template"))
+def sqlite_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the SQLite test databases live: memory-backed when the machine has a
+    /dev/shm (removed after the session), else the session's temporary directory."""
+    with memory_backed_dir() as found:
+        yield found or tmp_path_factory.mktemp("sqlite")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(sqlite_dir: Path) -> SqliteTemplate:
+    return SqliteTemplate(sqlite_dir)
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +77,14 @@ def postgres() -> Iterator[Postgres | None]:
 
 
 @pytest.fixture
-def sqlite_url(sqlite_template: SqliteTemplate, tmp_path: Path) -> str:
-    """A migrated SQLite database of the test's own."""
-    return sqlite_template.copy(tmp_path)
+def sqlite_url(sqlite_template: SqliteTemplate, sqlite_dir: Path) -> Iterator[str]:
+    """A migrated SQLite database of the test's own (in a directory of its own, removed
+    after the test)."""
+    directory = Path(tempfile.mkdtemp(dir=sqlite_dir))
+    try:
+        yield sqlite_template.copy(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

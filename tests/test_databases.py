@@ -17,11 +17,13 @@ from tests.support.stored import head_revision, revision
 
 
 def test_a_sqlite_copy_is_at_head_and_the_tests_own(
-    sqlite_template: SqliteTemplate, sqlite_url: str, tmp_path: Path
+    sqlite_template: SqliteTemplate, sqlite_url: str
 ) -> None:
-    assert revision(sqlite_url) == head_revision()
-    assert sqlite_url == f"sqlite:///{tmp_path}/ileti.db"
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    assert path.is_file() and path != sqlite_template.path
+    assert [p.name for p in path.parent.iterdir()] == ["ileti.db"]  # alone in its directory
     assert not Path(f"{sqlite_template.path}-wal").exists()
+    assert revision(sqlite_url) == head_revision()
 
 
 def test_an_empty_database_has_no_revision(empty_database_url: str) -> None:
