@@ -1,5 +1,10 @@
 """Fixtures: every storage-touching test runs on SQLite and, when
-``ILETI_TEST_POSTGRES_URL`` is set, on PostgreSQL too (a fresh schema per test).
+``ILETI_TEST_POSTGRES_URL`` is set, on PostgreSQL too (a database of its own per test).
+
+Each test's database is a copy of one migrated once per session
+(``tests/support/databases.py``: SQLite files are copied, PostgreSQL databases come
+from a pool and are reset after the test); tests of migrating itself take
+``empty_database_url``.
 
 Set ``ILETI_TEST_REQUIRE_POSTGRES=1`` (CI does) to make a missing or unreachable
 PostgreSQL an error instead of a skip.
@@ -8,49 +13,52 @@ PostgreSQL an error instead of a skip.
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
-from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
+from tests.support.databases import Postgres, SqliteTemplate, driver_url, memory_backed_dir
+from tests.support.receiver import Receiver, serving
+from tests.support.runtime import asgi_client, started
+from tests.support.stored import refuse_sqlite_writes
 
 POSTGRES_URL = os.environ.get("ILETI_TEST_POSTGRES_URL", "").strip()
 REQUIRE_POSTGRES = os.environ.get("ILETI_TEST_REQUIRE_POSTGRES", "") not in ("", "0")
 SKIP_REASON = "PostgreSQL tests skipped: set ILETI_TEST_POSTGRES_URL=postgresql://USER@HOST/DB"
 
 
-def _pg_admin_url() -> str:
-    url = POSTGRES_URL
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options={quote(f'-csearch_path={schema}')}"
+@pytest.fixture(scope="session")
+def sqlite_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the SQLite test databases live: memory-backed when the machine has a
+    /dev/shm (removed after the session), else the session's temporary directory."""
+    with memory_backed_dir() as found:
+        yield found or tmp_path_factory.mktemp("sqlite")
 
 
 @pytest.fixture(scope="session")
-def pg_engine() -> Iterator[sa.Engine | None]:
+def sqlite_template(sqlite_dir: Path) -> SqliteTemplate:
+    return SqliteTemplate(sqlite_dir)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres | None]:
+    """The PostgreSQL server under test (None: not configured or unreachable)."""
     if not POSTGRES_URL:
         if REQUIRE_POSTGRES:
             pytest.fail("ILETI_TEST_REQUIRE_POSTGRES is set but ILETI_TEST_POSTGRES_URL is not")
         yield None
         return
-    engine = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(driver_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -60,67 +68,74 @@ def pg_engine() -> Iterator[sa.Engine | None]:
         engine.dispose()
         yield None
         return
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/ileti.db"
-
-
-@pytest.fixture
-def postgres_url(pg_engine: sa.Engine | None) -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a schema of its own, dropped afterwards."""
-    if pg_engine is None:
-        pytest.skip(SKIP_REASON)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with pg_engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    databases = Postgres(POSTGRES_URL, engine)
     try:
-        yield _with_search_path(POSTGRES_URL, schema)
+        yield databases
     finally:
-        with pg_engine.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        databases.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: SqliteTemplate, sqlite_dir: Path) -> Iterator[str]:
+    """A migrated SQLite database of the test's own (in a directory of its own, removed
+    after the test)."""
+    directory = Path(tempfile.mkdtemp(dir=sqlite_dir))
+    try:
+        yield sqlite_template.copy(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def empty_sqlite_url(tmp_path: Path) -> str:
+    """An SQLite path where no database exists yet."""
+    return f"sqlite:///{tmp_path}/empty.db"
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres | None) -> Iterator[str]:
+    """A migrated PostgreSQL database of the test's own, dropped afterwards."""
+    if postgres is None:
+        pytest.skip(SKIP_REASON)
+    name, url = postgres.take()
+    try:
+        yield url
+    finally:
+        postgres.give_back(name)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres: Postgres | None) -> Iterator[str]:
+    """A PostgreSQL database without any table, dropped afterwards."""
+    if postgres is None:
+        pytest.skip(SKIP_REASON)
+    name, url = postgres.take_empty()
+    try:
+        yield url
+    finally:
+        postgres.drop(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest) -> str:
-    """Each test using this runs twice: on SQLite and on PostgreSQL."""
+    """Each test using this runs twice: on SQLite and on PostgreSQL (migrated)."""
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest) -> str:
+    """Like ``database_url``, but nothing is migrated yet."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("empty_sqlite_url")
+    return request.getfixturevalue("empty_postgres_url")
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, auth_refresh_seconds=0.1)
-
-
-@asynccontextmanager
-async def started(settings: Settings) -> AsyncIterator[Runtime]:
-    """A running instance (store, writer, background loops) for the duration."""
-    rt = Runtime.build(settings)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
-
-
-@asynccontextmanager
-async def asgi_client(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to ``rt`` in process, from 127.0.0.1."""
-    transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
-        yield c
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    """A running instance and a client for it (tests with several instances)."""
-    async with started(settings) as rt, asgi_client(rt) as c:
-        yield rt, c
 
 
 @pytest.fixture
@@ -140,28 +155,43 @@ async def account(runtime: Runtime) -> Issued:
     return await runtime.accounts.create("acme", senders=("ILETI",), balance=100)
 
 
-def auth(issued: Issued) -> dict[str, str]:
-    return {"key": issued.account.key, "hash": issued.hash}
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (``tests/support/receiver.py``)."""
+    async with serving() as found:
+        yield found
 
 
-def xml_of(tree: dict[str, Any], tag: str = "request") -> str:
-    """A dict tree -> XML, lists as repeated elements (for building request bodies)."""
-    parts: list[str] = []
+@pytest.fixture
+def refusing_writes(
+    postgres: Postgres | None,
+) -> Callable[[Settings], AbstractAsyncContextManager[Runtime]]:
+    """``async with refusing_writes(settings) as rt``: an instance on the test's database
+    while that database refuses every write (SQLite: every connection of the instance
+    is ``PRAGMA query_only``; PostgreSQL: the database's
+    ``default_transaction_read_only``). Writable again afterwards."""
 
-    def emit(name: str, value: Any) -> None:
-        if isinstance(value, list):
-            for item in value:
-                emit(name, item)
-            return
-        parts.append(f"<{name}>")
-        if isinstance(value, dict):
-            for child, child_value in value.items():
-                emit(child, child_value)
-        elif value is not None:
-            from xml.sax.saxutils import escape
+    @asynccontextmanager
+    async def refusing(settings: Settings) -> AsyncIterator[Runtime]:
+        url = make_url(settings.database_url)
+        sqlite = url.get_backend_name() == "sqlite"
+        if not sqlite:
+            assert postgres is not None and url.database is not None
+            if postgres.schemas:
+                pytest.skip("a read-only PostgreSQL needs a database of the test's own")
+            postgres.set_read_only(url.database, True)
+        try:
+            rt = Runtime.build(settings)
+            if sqlite:
+                refuse_sqlite_writes(rt.store)
+            await rt.start(migrate=False)  # it is at head: the test's database is a copy
+            try:
+                yield rt
+            finally:
+                await rt.stop()
+        finally:
+            if not sqlite:
+                assert postgres is not None and url.database is not None
+                postgres.set_read_only(url.database, False)
 
-            parts.append(escape(str(value)))
-        parts.append(f"</{name}>")
-
-    emit(tag, tree)
-    return "".join(parts)
+    return refusing

@@ -7,10 +7,8 @@ import pytest
 
 from ileti.api.runtime import Runtime
 from ileti.services.accounts import Issued
-from tests.conftest import auth
-from tests.helpers import call
-
-OK = {"code": 200, "message": "İşlem başarılı"}
+from tests.support.http import auth, call
+from tests.support.spec import OK, error
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -70,4 +68,4 @@ async def test_wrong_hash_is_401(
     request = {"authentication": {"key": account.account.key, "hash": "0" * 64}}
     status, body = await call(client, action, request, fmt)
     assert status == 401
-    assert body == {"status": {"code": 401, "message": "Üyelik bilgileri hatalı"}}
+    assert body == error(401)

@@ -1,58 +1,42 @@
-"""Authentication (spec §2): every 401 cause gives one identical body, the hash is
-checked case-insensitively, changes (rotation, API access, allow-list) take effect at
-once, ``X-Forwarded-For`` is believed only from trusted proxies, accounts are isolated,
-and the database never holds the secret or the hash."""
+"""Authentication (spec §2): every 401 cause gives one identical body on every action
+of ``ileti.api.actions.ACTIONS``, the hash is checked case-insensitively, changes
+(rotation, API access, allow-list) take effect at once, ``X-Forwarded-For`` is believed
+only from trusted proxies, accounts are isolated, and the database never holds the
+secret or the hash."""
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_from_bytes
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from ileti.api.app import App
+from ileti.api.actions import ACTIONS
 from ileti.api.runtime import Runtime
-from ileti.clock import now_us
 from ileti.config import Settings, parse_networks
 from ileti.services.accounts import Issued
 from ileti.services.auth import api_hash, hash_digest
-from ileti.store import accounts as account_store
-from ileti.store import blacklist as blacklist_store
-from tests.conftest import auth, xml_of
+from tests.support.actions import CASES, prepare, request_of
+from tests.support.http import ENCODINGS, auth, body_of, path_of
+from tests.support.runtime import client_of, started
+from tests.support.spec import JSON_TYPE, OK, XML_TYPE, json_body, xml_body
+from tests.support.stored import (
+    account_rows,
+    create_account_row,
+    everything_as_text,
+    listed_numbers,
+    snapshot,
+)
 
-ENCODINGS = ("json", "xml", "form")
-ACTIONS = ("add-blacklist", "delete-blacklist", "get-blacklist")
-OK_JSON = {"code": 200, "message": "İşlem başarılı"}
-UNAUTHORIZED = {
-    "json": '{"response":{"status":{"code":401,"message":"Üyelik bilgileri hatalı"}}}'.encode(),
-    "xml": (
-        '<?xml version="1.0" encoding="UTF-8"?><response><status><code>401</code>'
-        "<message>Üyelik bilgileri hatalı</message></status></response>"
-    ).encode(),
-}
+UNAUTHORIZED = {"json": json_body(401), "xml": xml_body(401)}
 NUMBER = "+905330000099"
 STORED = 905330000099
 
 SPEC_KEY = "public_key"
 SPEC_SECRET = "secret_key"
 SPEC_HASH = "b6a736a4b6739ac56db7e903b0ef55bda82fca63fac55d4bd1d6d62c54888b22"
-
-
-def path_of(action: str, enc: str) -> str:
-    return f"/v1/{action}/json" if enc == "json" else f"/v1/{action}"
-
-
-def body_of(request: dict[str, Any], enc: str) -> bytes:
-    if enc == "json":
-        return json.dumps({"request": request}).encode()
-    document = xml_of(request).encode()
-    return document if enc == "xml" else b"data=" + quote_from_bytes(document).encode()
 
 
 def add_request(authentication: Any, number: str = NUMBER) -> dict[str, Any]:
@@ -71,23 +55,25 @@ async def post(
 def assert_unauthorized(r: httpx.Response, enc: str) -> None:
     """The one 401: status, content type and the very same bytes, whatever the cause."""
     assert r.status_code == 401
-    expected_type = "application/json; charset=utf-8" if enc == "json" else "text/xml"
-    assert r.headers["content-type"].startswith(expected_type)
+    assert r.headers["content-type"] == (JSON_TYPE if enc == "json" else XML_TYPE)
     assert r.content == UNAUTHORIZED["json" if enc == "json" else "xml"]
 
 
 def assert_ok(r: httpx.Response) -> dict[str, Any]:
     assert r.status_code == 200, r.content
     response = r.json()["response"]
-    assert response["status"] == OK_JSON
+    assert response["status"] == OK
     return response
 
 
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The simulated carrier off: what is stored changes only by requests."""
+    return Settings(database_url=database_url, auth_refresh_seconds=0.1, delivery_poll_seconds=0)
+
+
 async def listed(runtime: Runtime, issued: Issued) -> list[int]:
-    account_id = issued.account.id
-    return await runtime.store.read(
-        lambda conn: [e.number for e in blacklist_store.entries(conn, account_id)]
-    )
+    return list(await listed_numbers(runtime, issued))
 
 
 @pytest.fixture
@@ -96,8 +82,7 @@ async def client_from() -> AsyncIterator[Any]:
     opened: list[httpx.AsyncClient] = []
 
     def make(runtime: Runtime, ip: str, port: int = 50000) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=App(runtime), client=(ip, port))
-        c = httpx.AsyncClient(transport=transport, base_url="http://ileti.test")
+        c = client_of(runtime, ip, port)
         opened.append(c)
         return c
 
@@ -150,30 +135,49 @@ def _fill(value: Any, issued: Issued) -> Any:
     return value
 
 
+def as_caller(request: dict[str, Any], authentication: Any) -> dict[str, Any]:
+    """``request`` with its authentication replaced (None: without one)."""
+    out = {k: v for k, v in request.items() if k != "authentication"}
+    if authentication is not None:
+        out["authentication"] = authentication
+    return out
+
+
+#: Every action of the v1 table: a new one runs here at once (and needs a request in
+#: ``tests/support/actions.py``; ``test_every_action_has_a_case`` says so).
+EVERY_ACTION = sorted(ACTIONS)
+
+
+def test_every_action_has_a_case() -> None:
+    assert sorted(CASES) == EVERY_ACTION
+
+
 @pytest.mark.parametrize("enc", ENCODINGS)
+@pytest.mark.parametrize("action", EVERY_ACTION)
 async def test_every_cause_gives_the_same_401(
-    runtime: Runtime, client_from: Any, account: Issued, enc: str
+    runtime: Runtime, client_from: Any, account: Issued, action: str, enc: str
 ) -> None:
+    """Each cause, on the action's valid request: the very same 401 bytes, nothing
+    stored; and the same request with the right credentials succeeds."""
     other = await runtime.accounts.create("other")
     off = await runtime.accounts.create("off", api_access=False)
     fenced = await runtime.accounts.create("fenced", allow_ips=("10.0.0.0/8",))
     client = client_from(runtime, "192.0.2.1")
+    valid = request_of(action, account, await prepare(client, account, action))
+    before = await snapshot(runtime)
 
     causes = _causes(account, other)
     causes["api access off"] = auth(off)
     causes["address outside the allow-list"] = auth(fenced)
-    for action in ACTIONS:
-        for cause, authentication in causes.items():
-            r = await post(client, action, add_request(authentication), enc)
-            assert r.status_code == 401, (action, cause)
-            assert_unauthorized(r, enc)
+    for cause, authentication in causes.items():
+        r = await post(client, action, as_caller(valid, authentication), enc)
+        assert r.status_code == 401, cause
+        assert_unauthorized(r, enc)
+    assert await snapshot(runtime) == before
 
     # With right credentials the same client gets through: the causes were the causes.
-    for issued in (account, other):
-        r = await post(client, "get-blacklist", {"authentication": auth(issued)})
-        assert assert_ok(r)["blacklist"] == {"count": 0, "number": []}
-    for issued in (account, other, off, fenced):
-        assert await listed(runtime, issued) == []
+    r = await post(client, action, valid, enc)
+    assert r.status_code == 200, r.content
 
 
 @pytest.mark.parametrize("cause", _WRONG_TYPES)
@@ -182,10 +186,11 @@ async def test_credentials_of_the_wrong_type_are_401(
 ) -> None:
     """A key or hash that is not a string is a wrong credential (401), not a 400."""
     authentication = _fill(_WRONG_TYPES[cause], account)
-    for action in ACTIONS:
-        r = await post(client, action, add_request(authentication))
+    before = await snapshot(runtime)
+    for action in EVERY_ACTION:
+        r = await post(client, action, as_caller(request_of(action, account), authentication))
         assert_unauthorized(r, "json")
-    assert await listed(runtime, account) == []
+    assert await snapshot(runtime) == before
 
 
 @pytest.mark.parametrize("enc", ["xml", "form"])
@@ -211,19 +216,8 @@ def test_spec_test_vector() -> None:
 async def test_spec_test_vector_authenticates(runtime: Runtime, client: httpx.AsyncClient) -> None:
     """An account whose key is ``public_key`` and whose hash is the spec's vector (as
     the server keeps it: a digest) is let in with that hash, in either case."""
-    create = functools.partial(
-        account_store.create,
-        name="spec",
-        key=SPEC_KEY,
-        hash_sha256=hash_digest(api_hash(SPEC_KEY, SPEC_SECRET)),
-        api_access=True,
-        allow_ips=(),
-        senders=(),
-        balance=0,
-        now=now_us(),
-    )
-    await runtime.store.transaction(create)
-    runtime.auth.invalidate()
+    digest = hash_digest(api_hash(SPEC_KEY, SPEC_SECRET))
+    await create_account_row(runtime, name="spec", key=SPEC_KEY, hash_sha256=digest)
     for hash_hex in (SPEC_HASH, SPEC_HASH.upper()):
         r = await post(
             client, "get-blacklist", {"authentication": {"key": SPEC_KEY, "hash": hash_hex}}
@@ -376,12 +370,8 @@ async def proxied(database_url: str) -> AsyncIterator[Runtime]:
         auth_refresh_seconds=0.1,
         trusted_proxies=parse_networks(["10.9.8.0/24", "::1"]),
     )
-    rt = Runtime.build(settings)
-    await rt.start()
-    try:
+    async with started(settings) as rt:
         yield rt
-    finally:
-        await rt.stop()
 
 
 @pytest.mark.parametrize(
@@ -487,16 +477,8 @@ async def test_database_holds_no_secret_and_no_hash(
     assert_ok(await post(client, "add-blacklist", add_request(auth(rotated))))
     assert_unauthorized(await post(client, "add-blacklist", add_request(auth(others[0]))), "json")
 
-    def dump(conn: sa.Connection) -> str:
-        text = []
-        for table in sa.inspect(conn).get_table_names():
-            rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
-            text.extend(repr(tuple(row)) for row in rows)
-        return "\n".join(text).lower()
-
-    with runtime.store.reader.connect() as conn:
-        accounts_rows = conn.execute(sa.text("SELECT * FROM accounts")).mappings().all()
-        everything = dump(conn)
+    accounts_rows = await account_rows(runtime)
+    everything = await everything_as_text(runtime)
     assert len(accounts_rows) == len(issued_all) - 1  # the rotated account is one row
     stored_digests = {row["hash_sha256"] for row in accounts_rows}
     assert hash_digest(rotated.hash) in stored_digests

@@ -12,22 +12,21 @@ import httpx
 import pytest
 
 from ileti import numbers
-from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.clock import SECOND, parse_local, to_us
 from ileti.config import Settings
 from ileti.models import BlacklistEntry
 from ileti.services.accounts import Issued
-from ileti.store import blacklist as blacklist_store
-from tests.conftest import auth
-from tests.helpers import call
+from tests.support.http import auth, call
+from tests.support.runtime import client_of
+from tests.support.spec import OK, status
+from tests.support.stored import put_blacklisted
 
 FORMATS = ("json", "xml")
-OK = {"code": 200, "message": "İşlem başarılı"}
-INVALID = {"code": 466, "message": "Hatalı numara"}
-NOT_LISTED = {"code": 474, "message": "Bu numara üzerindeki engelleme kaldırılamaz"}
-BAD_DATE = {"code": 458, "message": "Tarih aralığı hatalı"}
-BAD_PAGE = {"code": 464, "message": "Page değeri 1 den başlamalı."}
+INVALID = status(466)
+NOT_LISTED = status(474)
+BAD_DATE = status(458)
+BAD_PAGE = status(464)
 
 NUMBER = "+905330000099"
 STORED = 905330000099
@@ -102,9 +101,8 @@ async def get_error(
 
 
 def put(runtime: Runtime, issued: Issued, rows: list[tuple[int, int]], source: str = "api") -> None:
-    """Store (number, blocked_at) rows directly through the store's batched add."""
-    items = [blacklist_store.Add(issued.account.id, n, at, source) for n, at in rows]
-    runtime.store.write_sync(lambda conn: blacklist_store.add(conn, items))
+    """Store (number, blocked_at) rows directly, below the API."""
+    put_blacklisted(runtime, issued, rows, source)
 
 
 def istanbul(text: str, micros: int = 0) -> int:
@@ -531,8 +529,7 @@ async def test_data_survives_a_restart(settings: Settings) -> None:
     await first.start()
     try:
         issued = await first.accounts.create("acme")
-        transport = httpx.ASGITransport(app=App(first), client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
+        async with client_of(first) as c:
             for number in ("05330000099", "+905330000100", "5330000101"):
                 assert await add(c, issued, number) == (200, {"status": OK})
             assert await delete(c, issued, "+905330000100") == (200, {"status": OK})
@@ -545,8 +542,7 @@ async def test_data_survives_a_restart(settings: Settings) -> None:
     await second.start()
     try:
         assert await entries(second, issued) == before
-        transport = httpx.ASGITransport(app=App(second), client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
+        async with client_of(second) as c:
             # The same credentials work, and the list reads back as it was.
             assert await get_list(c, issued) == (2, [NUMBER, "+905330000101"])
             assert await get_list(c, issued, "xml") == (2, [NUMBER, "+905330000101"])

@@ -8,24 +8,19 @@ import pytest
 
 from ileti.api.runtime import Runtime
 from ileti.services.accounts import Issued
-from ileti.store import blacklist as blacklist_store
-from tests.conftest import auth
-from tests.helpers import call
+from tests.support.http import auth, call
+from tests.support.stored import insert_blacklisted, small_bookmark_steps
 
 BASE = 905330000000
 
 
 @pytest.fixture(autouse=True)
 def small_steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(blacklist_store, "BOOKMARK_STEP", 7)
-    blacklist_store._bookmarks.clear()
+    small_bookmark_steps(monkeypatch, 7)
 
 
 async def load(rt: Runtime, account_id: int, numbers: list[int], blocked_at: int) -> None:
-    rows = [(n, blocked_at, "import") for n in numbers]
-    await rt.store.write(
-        lambda conn, calls: [blacklist_store._insert(conn, account_id, c) for c in calls], rows
-    )
+    await insert_blacklisted(rt, account_id, numbers, blocked_at)
 
 
 async def read_all(client: httpx.AsyncClient, issued: Issued, rows: int) -> list[str]:

@@ -22,62 +22,35 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import ileti as ileti_package
 from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.blacklist import IMPORT_CHUNK
-from ileti.store import Store
-from ileti.store import blacklist as blacklist_store
-from ileti.store.migrate import current, head
-from tests.helpers import call
+from tests.support.cli import create, credentials, ileti, invoke, ok
+from tests.support.http import call
+from tests.support.runtime import client_of, started
+from tests.support.spec import MESSAGES, OK, status
+from tests.support.stored import head_revision, inserts_fail, revision
+from tests.support.waiting import eventually
 
-OK = {"code": 200, "message": "İşlem başarılı"}
-UNAUTHORIZED = {"code": 401, "message": "Üyelik bilgileri hatalı"}
+UNAUTHORIZED = status(401)
 DATE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
-
-
-def invoke(args: list[str], env: dict[str, str | None] | None = None) -> Result:
-    from ileti.cli.main import cli
-
-    base: dict[str, str | None] = {"ILETI_DATABASE_URL": None}
-
-    def run() -> Result:
-        return CliRunner().invoke(
-            cli, args, env=base | (env or {}), catch_exceptions=True, prog_name="ileti"
-        )
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return run()
-    # The CLI runs an event loop of its own: from an async test, give it a thread.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
-
-
-def ileti(url: str, *args: str) -> Result:
-    """``ileti --database URL ARGS...``."""
-    return invoke(["--database", url, *args])
+#: A change made by the CLI reaches every running instance within this (issue 3).
+PROPAGATION_SECONDS = 1.0
 
 
 async def aileti(url: str, *args: str) -> Result:
     """The same from an async test (the CLI runs its own event loop)."""
     return await asyncio.to_thread(ileti, url, *args)
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, (result.exit_code, result.output, result.exception)
-    return result
 
 
 def failed(result: Result, message: str, code: int | None = None) -> None:
@@ -91,11 +64,6 @@ def failed(result: Result, message: str, code: int | None = None) -> None:
     assert result.stderr.startswith("Error: ")
     assert message in result.stderr, result.stderr
     assert result.stdout == ""
-
-
-def create(url: str, *args: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(ok(ileti(url, "account", "create", *args, "--json")).stdout)
-    return data
 
 
 def show(url: str, key: str) -> dict[str, Any]:
@@ -114,10 +82,6 @@ def hmac_hex(secret: str, key: str) -> str:
     return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()
 
 
-def credentials(data: dict[str, Any]) -> dict[str, str]:
-    return {"key": data["key"], "hash": data["hash"]}
-
-
 async def get_blacklist(client: httpx.AsyncClient, creds: dict[str, str]) -> tuple[int, Any]:
     status, body = await call(client, "get-blacklist", {"authentication": creds})
     return status, body
@@ -131,14 +95,9 @@ async def add(client: httpx.AsyncClient, creds: dict[str, str], number: str) -> 
     return body["status"]  # type: ignore[no-any-return]
 
 
-async def eventually(check: Callable[[], Any], within: float = 1.0) -> None:
-    """``check()`` (async, returning truthy) holds within ``within`` seconds (issue 3: a
-    change made by the CLI reaches every instance within 1 s)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        assert loop.time() < deadline, "the change did not reach the running instance in time"
-        await asyncio.sleep(0.02)
+async def propagated(check: Callable[[], Any]) -> None:
+    """``check()`` (async, returning truthy) holds within the propagation bound."""
+    await eventually(check, within=PROPAGATION_SECONDS, interval=0.02)
 
 
 async def authenticates(client: httpx.AsyncClient, creds: dict[str, str]) -> bool:
@@ -345,10 +304,10 @@ async def test_account_update_api_access(database_url: str, client: httpx.AsyncC
     )
     assert changed["api_access"] is False
     assert show(database_url, data["key"])["api_access"] is False
-    await eventually(lambda: _not(authenticates(client, creds)))
+    await propagated(lambda: _not(authenticates(client, creds)))
 
     ok(await aileti(database_url, "account", "update", data["key"], "--api-access", "on"))
-    await eventually(lambda: authenticates(client, creds))
+    await propagated(lambda: authenticates(client, creds))
 
 
 async def _not(check: Any) -> bool:
@@ -374,7 +333,7 @@ async def test_account_update_allow_ip(database_url: str, client: httpx.AsyncCli
         ).stdout
     )
     assert changed["allow_ips"] == ["192.0.2.0/24"]
-    await eventually(lambda: _not(authenticates(client, creds)))
+    await propagated(lambda: _not(authenticates(client, creds)))
 
     # --allow-ip adds to the list.
     changed = json.loads(
@@ -391,7 +350,7 @@ async def test_account_update_allow_ip(database_url: str, client: httpx.AsyncCli
         ).stdout
     )
     assert changed["allow_ips"] == ["192.0.2.0/24", "127.0.0.0/8"]
-    await eventually(lambda: authenticates(client, creds))
+    await propagated(lambda: authenticates(client, creds))
 
     # --clear-allow-ip with a new one replaces the list.
     changed = json.loads(
@@ -409,7 +368,7 @@ async def test_account_update_allow_ip(database_url: str, client: httpx.AsyncCli
         ).stdout
     )
     assert changed["allow_ips"] == ["198.51.100.7/32"]
-    await eventually(lambda: _not(authenticates(client, creds)))
+    await propagated(lambda: _not(authenticates(client, creds)))
 
     # --clear-allow-ip alone empties it: every address again.
     changed = json.loads(
@@ -420,7 +379,7 @@ async def test_account_update_allow_ip(database_url: str, client: httpx.AsyncCli
         ).stdout
     )
     assert changed["allow_ips"] == []
-    await eventually(lambda: authenticates(client, creds))
+    await propagated(lambda: authenticates(client, creds))
 
 
 def test_account_update_bad_cidr_changes_nothing(database_url: str) -> None:
@@ -466,17 +425,11 @@ async def test_account_rotate(
     new = credentials(rotated)
 
     # An instance that starts now refuses the old hash at once.
-    fresh = Runtime.build(settings)
-    await fresh.start()
-    try:
-        transport = httpx.ASGITransport(app=App(fresh), client=("127.0.0.1", 40001))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as other:
-            assert await get_blacklist(other, old) == (401, {"status": UNAUTHORIZED})
-            assert await authenticates(other, new)
-    finally:
-        await fresh.stop()
+    async with started(settings) as fresh, client_of(fresh, port=40001) as other:
+        assert await get_blacklist(other, old) == (401, {"status": UNAUTHORIZED})
+        assert await authenticates(other, new)
     # The one that had the old credential cached drops it (within 1 s).
-    await eventually(lambda: _not(authenticates(client, old)))
+    await propagated(lambda: _not(authenticates(client, old)))
     assert await authenticates(client, new)
 
     # The text form prints the new secret and hash too; the previous hash stops working.
@@ -485,7 +438,7 @@ async def test_account_rotate(
     fields = dict(re.findall(r"^  (\w+):\s+(\S+)$", result.stdout, re.M))
     assert fields["key"] == data["key"]
     assert fields["hash"] == hmac_hex(fields["secret"], data["key"])
-    await eventually(lambda: _not(authenticates(client, new)))
+    await propagated(lambda: _not(authenticates(client, new)))
     assert await authenticates(client, {"key": data["key"], "hash": fields["hash"]})
     assert not await authenticates(client, old)
 
@@ -533,8 +486,8 @@ async def test_blacklist_add_remove_list(database_url: str, client: httpx.AsyncC
 @pytest.mark.parametrize("number", ["+905999000000", "+4915112345678", "abc", "٥٣٣٠٠٠٠٠٩٩"])
 def test_blacklist_add_invalid_number(database_url: str, number: str) -> None:
     key = create(database_url, "acme")["key"]
-    failed(ileti(database_url, "blacklist", "add", key, number), "466 Hatalı numara", 1)
-    failed(ileti(database_url, "blacklist", "remove", key, number), "466 Hatalı numara", 1)
+    failed(ileti(database_url, "blacklist", "add", key, number), f"466 {MESSAGES[466]}", 1)
+    failed(ileti(database_url, "blacklist", "remove", key, number), f"466 {MESSAGES[466]}", 1)
     assert listed(database_url, key) == []
     assert show(database_url, key)["blacklist_count"] == 0
 
@@ -545,7 +498,7 @@ def test_blacklist_remove_not_listed(database_url: str) -> None:
     ok(ileti(database_url, "blacklist", "add", other, "05330000099"))
     failed(
         ileti(database_url, "blacklist", "remove", key, "05330000099"),
-        "474 Bu numara üzerindeki engelleme kaldırılamaz",
+        f"474 {MESSAGES[474]}",
         1,
     )
     # The other account's entry is untouched.
@@ -635,41 +588,42 @@ def test_import_not_utf8(database_url: str, tmp_path: Path) -> None:
     assert listed(database_url, key) == []
 
 
-def test_import_is_all_or_nothing(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def big_file(tmp_path: Path) -> tuple[Path, int, int]:
+    """A file of three chunks of numbers: (path, how many, the last one as stored)."""
+    count = IMPORT_CHUNK * 2 + 1000
+    path = tmp_path / "big.txt"
+    path.write_text("".join(f"0{5330100000 + i}\n" for i in range(count)))
+    return path, count, 905330100000 + count - 1
+
+
+def test_import_is_all_or_nothing(database_url: str, tmp_path: Path) -> None:
     data = create(database_url, "acme")
     key = data["key"]
     ok(ileti(database_url, "blacklist", "add", key, "05330000099"))
     before = listed(database_url, key)
+    path, count, last = big_file(tmp_path)
 
-    count = IMPORT_CHUNK * 2 + 1000  # three chunks
-    path = tmp_path / "big.txt"
-    path.write_text("".join(f"0{5330100000 + i}\n" for i in range(count)))
-
-    real = blacklist_store.add_many
-    calls: list[int] = []
-
-    def breaks_on_second_chunk(conn: Any, *args: Any, **kwargs: Any) -> int:
-        calls.append(len(args[1]))
-        if len(calls) == 2:
-            # A real database failure inside the import's transaction.
-            conn.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
-        return real(conn, *args, **kwargs)
-
-    monkeypatch.setattr(blacklist_store, "add_many", breaks_on_second_chunk)
-    result = ileti(database_url, "blacklist", "import", key, str(path))
-    assert calls == [IMPORT_CHUNK, IMPORT_CHUNK]  # the first chunk was written, then it broke
-    failed(result, "Error: database:", 1)
-    assert listed(database_url, key) == before  # nothing of the first chunk remains
+    # The database refuses the file's last number: a real failure inside the import's
+    # transaction, after two whole chunks went in.
+    with inserts_fail(database_url, last):
+        result = ileti(database_url, "blacklist", "import", key, str(path))
+    assert result.exit_code != 0, result.output
+    assert listed(database_url, key) == before  # nothing of the first chunks remains
     assert show(database_url, key)["blacklist_count"] == 1
 
     # Unbroken, the same file goes in whole.
-    monkeypatch.setattr(blacklist_store, "add_many", real)
     result = ok(ileti(database_url, "blacklist", "import", key, str(path)))
     assert result.stdout.splitlines() == [summary(path, count, 0, 0, 0)]
     assert show(database_url, key)["blacklist_count"] == count + 1
     assert len(listed(database_url, key)) == count + 1
+
+
+def test_import_failing_in_the_database_is_one_line(database_url: str, tmp_path: Path) -> None:
+    key = create(database_url, "acme")["key"]
+    path, _, last = big_file(tmp_path)
+    with inserts_fail(database_url, last):
+        result = ileti(database_url, "blacklist", "import", key, str(path))
+    failed(result, "Error: database:", 1)
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -729,18 +683,16 @@ async def test_export(database_url: str, client: httpx.AsyncClient, tmp_path: Pa
 # -- migrate, demo, database selection -------------------------------------------------------
 
 
-def test_migrate(database_url: str) -> None:
-    result = ok(invoke(["migrate", "--database", database_url]))
-    revision = head()
-    assert result.stdout == f"Database at revision {revision} (head {revision}).\n"
-    store = Store(Settings(database_url=database_url))
-    try:
-        assert current(store.writer_engine) == revision
-    finally:
-        store.close()
+def test_migrate(empty_database_url: str) -> None:
+    url = empty_database_url
+    assert revision(url) is None
+    result = ok(invoke(["migrate", "--database", url]))
+    head = head_revision()
+    assert result.stdout == f"Database at revision {head} (head {head}).\n"
+    assert revision(url) == head
     # Again: nothing to do, same answer; the schema works.
-    assert ok(ileti(database_url, "migrate")).stdout == result.stdout
-    assert json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout) == []
+    assert ok(ileti(url, "migrate")).stdout == result.stdout
+    assert json.loads(ok(ileti(url, "account", "list", "--json")).stdout) == []
 
 
 async def test_demo(database_url: str, client: httpx.AsyncClient, tmp_path: Path) -> None:
@@ -977,7 +929,7 @@ def test_sqlite_directory_must_exist(tmp_path: Path) -> None:
     failed(ileti(url, "migrate"), message, 2)
     assert not (tmp_path / "data").exists()  # nothing made on the way
 
-    revision = head()
+    revision = head_revision()
     result = ok(ileti(url, "migrate", "--create-dirs"))
     assert result.stdout == f"Database at revision {revision} (head {revision}).\n"
     assert (directory / "ileti.db").is_file()
@@ -1101,7 +1053,7 @@ def test_make_run_default_database(tmp_path: Path) -> None:
     """``make run``: ``ileti migrate`` with sqlite:///ileti.db in the current directory."""
     done = run_ileti("migrate", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"Database at revision {head()} (head {head()}).\n"
+    assert done.stdout == f"Database at revision {head_revision()} (head {head_revision()}).\n"
     assert (tmp_path / "ileti.db").is_file()
 
 

@@ -12,7 +12,7 @@ import pytest
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.auth import api_hash
-from tests.conftest import asgi_client, started
+from tests.support.runtime import asgi_client, started
 
 TOKEN = "admin-token-for-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}

@@ -30,9 +30,9 @@ from ileti.store import orders as orders_store
 from ileti.store import outbox as outbox_store
 from ileti.store.engine import normalize_url
 from ileti.store.orders import NewOrder
-from tests.conftest import asgi_client, auth, running
-from tests.helpers import call
 from tests.support.clock import FakeClock
+from tests.support.http import auth, call
+from tests.support.runtime import asgi_client, running
 
 TOKEN = "outbox-control-token-0123456789"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}

@@ -22,8 +22,8 @@ from ileti.services.auth import api_hash
 from ileti.services.blacklist import IMPORT_CHUNK
 from ileti.store import blacklist as blacklist_store
 from ileti.store.schema import metadata
-from tests.conftest import started
-from tests.helpers import call
+from tests.support.http import call
+from tests.support.runtime import started
 
 TOKEN = "admin-token-for-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}

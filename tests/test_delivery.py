@@ -4,7 +4,6 @@ scheduled and cancelled orders, restarts, and several instances on one database.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,32 +12,23 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL, SECOND, from_us, now_us
 from ileti.config import Settings
 from ileti.services.accounts import Issued
 from ileti.store import webhooks as webhook_store
-from tests.conftest import auth, running
-from tests.helpers import call
-from tests.test_webhooks import (
-    DELIVERED_TO,
-    PENDING_TO,
-    UNDELIVERED_TO,
-    Receiver,
-    eventually,
-    send,
-    serving,
-)
+from tests.support.http import auth, call
+from tests.support.receiver import Receiver
+from tests.support.runtime import running
+from tests.support.sms import DELIVERED_TO, PENDING_TO, UNDELIVERED_TO
+from tests.support.sms import send_now as send
+from tests.support.stored import message_states as statuses
+from tests.support.stored import move_send_at as _move_send_at
+from tests.support.stored import reports_per_message, rows
+from tests.support.waiting import eventually
 
 DELAY = 0.5
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with serving() as found:
-        yield found
 
 
 @pytest.fixture
@@ -58,26 +48,6 @@ async def report(client: httpx.AsyncClient, issued: Issued, order_id: int) -> di
     )
     assert status == 200, body
     return body["order"]
-
-
-async def rows(rt: Runtime, sql: str, **params: Any) -> list[Any]:
-    return await rt.store.read(lambda conn: conn.execute(text(sql), params).all())
-
-
-async def statuses(rt: Runtime, order_id: int) -> dict[str, tuple[int, str | None, Any]]:
-    """recipient -> (status, reason, due_at)."""
-    found = await rows(
-        rt,
-        "SELECT recipient, status, reason, due_at FROM messages WHERE order_id = :o",
-        o=order_id,
-    )
-    return {r.recipient: (r.status, r.reason, r.due_at) for r in found}
-
-
-async def reports_per_message(rt: Runtime, account_id: int) -> Counter[tuple[int, str]]:
-    """(message id, report status) -> how many webhooks were queued."""
-    queued = await rt.store.read(webhook_store.of_account, account_id)
-    return Counter((w.message_id, json.loads(w.payload)["report"]["status"]) for w in queued)
 
 
 async def hooked(rt: Runtime, url: str, balance: int = 100) -> Issued:
@@ -264,15 +234,6 @@ async def test_a_cancelled_order_is_never_dispatched(
     assert reports == sorted(
         [(order_id, "undelivered"), (other, "accepted"), (other, "undelivered")]
     )
-
-
-def _move_send_at(order_id: int) -> Any:
-    def move(conn: Any) -> None:
-        conn.execute(
-            text("UPDATE orders SET send_at = :t WHERE id = :o"), {"t": now_us(), "o": order_id}
-        )
-
-    return move
 
 
 # -- restarts and several instances ------------------------------------------------------------

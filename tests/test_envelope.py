@@ -1,13 +1,15 @@
-"""The envelope contract (spec §1, §3): every action, in every encoding, through success
-and every error it can return.
+"""The envelope contract (spec §1, §3), in the three encodings (JSON, raw XML, XML in a
+form field ``data``).
 
 For each outcome: HTTP status == body code, the code is an integer (JSON) or digits
 (XML), the message is the spec's exactly, the body parses in the request's encoding
 with the right Content-Type, an error body carries ``status`` only, and what is
 stored is what the outcome says (nothing changes on an error).
 
-Table-driven: a new action adds one ``ActionSpec`` row to ``ACTIONS``; every test here
-then runs it in the three encodings (JSON, raw XML, XML in a form field ``data``).
+Every action of the v1 table (``ileti.api.actions.ACTIONS``) runs through success,
+every unparseable body (400) and wrong credentials (401), from its row in
+``tests/support/actions.py``; a guard fails while an action has no row. The blacklist
+actions also run through every error they can return (``BLACKLIST``).
 """
 
 from __future__ import annotations
@@ -22,29 +24,16 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
+from ileti.api.actions import ACTIONS
 from ileti.api.runtime import Runtime
+from ileti.config import Settings
 from ileti.services.accounts import Issued
-from ileti.store import blacklist as blacklist_store
-from tests.conftest import auth, xml_of
+from tests.support.actions import CASES, prepare, request_of
+from tests.support.http import ENCODINGS, auth, body_of, path_of, wrap, xml_of
+from tests.support.spec import JSON_TYPE, MESSAGES, XML_PROLOG, XML_TYPE
+from tests.support.stored import listed_numbers, snapshot
 
-# The spec's messages (§3), written out here so that a wrong catalogue fails.
-SPEC_MESSAGES: dict[int, str] = {
-    200: "İşlem başarılı",
-    400: "İstek çözümlenemedi",
-    401: "Üyelik bilgileri hatalı",
-    404: "API istek yapılan yönteme sahip değil",
-    422: "İstek içerisindeki değerler doğrulanamadı.",
-    458: "Tarih aralığı hatalı",
-    464: "Page değeri 1 den başlamalı.",
-    466: "Hatalı numara",
-    474: "Bu numara üzerindeki engelleme kaldırılamaz",
-}
-JSON_TYPE = "application/json; charset=utf-8"
-XML_TYPE = "text/xml; charset=utf-8"
-XML_PROLOG = b'<?xml version="1.0" encoding="UTF-8"?>'
 MAX_BODY = 1024 * 1024
-
-ENCODINGS = ("json", "xml", "form")
 
 # Numbers listed before a case runs, in blocked-at order (and numeric order, so a tie
 # of blocked-at times cannot reorder them).
@@ -85,7 +74,7 @@ class ActionSpec:
         return self.cases[0]
 
 
-ACTIONS: tuple[ActionSpec, ...] = (
+BLACKLIST: tuple[ActionSpec, ...] = (
     ActionSpec(
         name="add-blacklist",
         seed=(N1,),
@@ -173,14 +162,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
 )
 
-ACTION_NAMES = tuple(a.name for a in ACTIONS)
+BLACKLIST_NAMES = tuple(a.name for a in BLACKLIST)
 
 
 # -- building requests -----------------------------------------------------------------
-
-
-def path_of(action: str, enc: str) -> str:
-    return f"/v1/{action}/json" if enc == "json" else f"/v1/{action}"
 
 
 def credentials(issued: Issued, how: str) -> dict[str, Any]:
@@ -190,18 +175,6 @@ def credentials(issued: Issued, how: str) -> dict[str, Any]:
     if how == WRONG_HASH:
         creds["hash"] = "0" * 64
     return {"authentication": creds}
-
-
-def body_of(request: dict[str, Any], enc: str) -> bytes:
-    """A request tree in an encoding: JSON, raw XML, or XML in the form field ``data``."""
-    if enc == "json":
-        return json.dumps({"request": request}).encode()
-    return wrap(xml_of(request).encode(), enc)
-
-
-def wrap(document: bytes, enc: str) -> bytes:
-    """An XML document as the body: itself, or the form field ``data``."""
-    return document if enc == "xml" else b"data=" + quote_from_bytes(document).encode()
 
 
 def full_request(spec: ActionSpec, issued: Issued, case: Case) -> dict[str, Any]:
@@ -235,7 +208,7 @@ def check_envelope(r: httpx.Response, enc: str) -> dict[str, Any]:
         assert status["code"].isdigit()
         status = {"code": int(status["code"]), "message": status["message"]}
         response["status"] = status
-    assert status == {"code": r.status_code, "message": SPEC_MESSAGES[r.status_code]}
+    assert status == {"code": r.status_code, "message": MESSAGES[r.status_code]}
     if r.status_code != 200:
         assert list(response) == ["status"], "an error body carries status only"
     return response
@@ -276,12 +249,7 @@ def as_xml(value: Any) -> Any:
 
 
 async def listed(runtime: Runtime, issued: Issued) -> tuple[int, ...]:
-    account_id = issued.account.id
-
-    def read(conn: Any) -> tuple[int, ...]:
-        return tuple(e.number for e in blacklist_store.entries(conn, account_id))
-
-    return await runtime.store.read(read)
+    return await listed_numbers(runtime, issued)
 
 
 async def seed(runtime: Runtime, issued: Issued, numbers: tuple[int, ...]) -> None:
@@ -291,7 +259,13 @@ async def seed(runtime: Runtime, issued: Issued, numbers: tuple[int, ...]) -> No
 
 
 def spec_of(name: str) -> ActionSpec:
-    return next(a for a in ACTIONS if a.name == name)
+    return next(a for a in BLACKLIST if a.name == name)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The simulated carrier off: what is stored changes only by requests."""
+    return Settings(database_url=database_url, auth_refresh_seconds=0.1, delivery_poll_seconds=0)
 
 
 @pytest.fixture
@@ -303,13 +277,96 @@ async def seeded(
     yield spec
 
 
-# -- every action, every encoding, every outcome -----------------------------------------
+# -- every action of the v1 table: success, 400, 401 ---------------------------------------
+
+EVERY_ACTION = sorted(ACTIONS)
+
+
+def test_every_action_has_a_case() -> None:
+    """A new action in ``ileti.api.actions.ACTIONS`` runs in the tests below (and in
+    test_auth) only with its row in ``tests/support/actions.py``."""
+    assert sorted(CASES) == EVERY_ACTION
+
+
+@pytest.mark.parametrize("enc", ENCODINGS)
+@pytest.mark.parametrize("action", EVERY_ACTION)
+async def test_every_action_succeeds(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    account: Issued,
+    action: str,
+    enc: str,
+) -> None:
+    """A small valid request: 200, the envelope, the action's members beside
+    ``status``; what is stored changes exactly when the action writes."""
+    prepared = await prepare(client, account, action)
+    before = await snapshot(runtime)
+    body = body_of(request_of(action, account, prepared), enc)
+    r = await client.post(path_of(action, enc), content=body)
+    assert r.status_code == 200, r.content
+    response = check_envelope(r, enc)
+    assert sorted(k for k in response if k != "status") == sorted(CASES[action].payload)
+    assert (await snapshot(runtime) != before) is CASES[action].writes
+
+
+@pytest.mark.parametrize("enc", ENCODINGS)
+@pytest.mark.parametrize("action", EVERY_ACTION)
+async def test_every_action_unparseable_body_is_400(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    account: Issued,
+    action: str,
+    enc: str,
+    subtests: pytest.Subtests,
+) -> None:
+    """Every flaw around the action's valid request (were it ignored, the request
+    would succeed): 400, the envelope, nothing stored. Each body is a subtest."""
+    prepared = await prepare(client, account, action)
+    before = await snapshot(runtime)
+    bodies = bad_bodies(action, request_of(action, account, prepared), enc)
+    assert len(bodies) >= 12
+    for name, body in bodies.items():
+        with subtests.test(msg=name):
+            r = await client.post(path_of(action, enc), content=body)
+            assert r.status_code == 400
+            check_envelope(r, enc)
+    assert await snapshot(runtime) == before
+
+
+@pytest.mark.parametrize("enc", ENCODINGS)
+@pytest.mark.parametrize("action", EVERY_ACTION)
+async def test_every_action_wrong_credentials_is_401(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    account: Issued,
+    action: str,
+    enc: str,
+) -> None:
+    """The action's valid request with a wrong hash, an unknown key, or none: 401, the
+    envelope, nothing stored (test_auth has every cause, byte for byte)."""
+    prepared = await prepare(client, account, action)
+    before = await snapshot(runtime)
+    valid = request_of(action, account, prepared)
+    rest = {k: v for k, v in valid.items() if k != "authentication"}
+    for authentication in (
+        {**auth(account), "hash": "0" * 64},
+        {**auth(account), "key": "0" * 32},
+        None,
+    ):
+        request = rest if authentication is None else {"authentication": authentication, **rest}
+        r = await client.post(path_of(action, enc), content=body_of(request, enc))
+        assert r.status_code == 401
+        check_envelope(r, enc)
+    assert await snapshot(runtime) == before
+
+
+# -- the blacklist actions: every outcome ----------------------------------------------------
 
 
 @pytest.mark.parametrize("enc", ENCODINGS)
 @pytest.mark.parametrize(
     ("seeded", "case"),
-    [pytest.param(a.name, c, id=f"{a.name}-{c.name}") for a in ACTIONS for c in a.cases],
+    [pytest.param(a.name, c, id=f"{a.name}-{c.name}") for a in BLACKLIST for c in a.cases],
     indirect=["seeded"],
 )
 async def test_outcome(
@@ -450,42 +507,32 @@ BAD_BODIES: dict[str, BadBody] = {
     "form with raw invalid utf-8": form_only(
         lambda request: b"x=\xff&data=" + quote_from_bytes(xml_of(request).encode()).encode()
     ),
-    "body over 1 MiB": BadBody(ENCODINGS, lambda request, enc: padded(request, enc, MAX_BODY + 1)),
 }
 
 
-def bad_bodies(spec: ActionSpec, issued: Issued, enc: str) -> dict[str, bytes]:
-    """Every unparseable body of an action in an encoding, by name."""
-    ok = full_request(spec, issued, spec.ok)
-    out = {name: bad.build(ok, enc) for name, bad in BAD_BODIES.items() if enc in bad.encodings}
-    for name, request in spec.bad_shapes:
-        out[name] = body_of({**credentials(issued, GOOD), **request}, enc)
+def limit_of(action: str) -> int:
+    """The largest body an action reads (send-sms: up to 50,000 recipients)."""
+    defaults = Settings()
+    return defaults.max_send_body_bytes if ACTIONS[action].large_body else defaults.max_body_bytes
+
+
+def bad_bodies(action: str, request: dict[str, Any], enc: str) -> dict[str, bytes]:
+    """Every unparseable body of an action in an encoding, by name, each built around
+    the action's valid (authenticated) ``request``."""
+    out = {
+        name: bad.build(request, enc) for name, bad in BAD_BODIES.items() if enc in bad.encodings
+    }
+    limit = limit_of(action)
+    out[f"body over {limit} bytes"] = padded(request, enc, limit + 1)
+    for spec in BLACKLIST:
+        if spec.name == action:
+            for name, shape in spec.bad_shapes:
+                out[name] = body_of({"authentication": request["authentication"], **shape}, enc)
     return out
 
 
 @pytest.mark.parametrize("enc", ENCODINGS)
-@pytest.mark.parametrize("seeded", ACTION_NAMES, indirect=True)
-async def test_unparseable_body_is_400(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    account: Issued,
-    seeded: ActionSpec,
-    enc: str,
-    subtests: pytest.Subtests,
-) -> None:
-    """One runtime per action and encoding; each body is its own subtest."""
-    bodies = bad_bodies(seeded, account, enc)
-    assert len(bodies) >= 15
-    for name, body in bodies.items():
-        with subtests.test(msg=name):
-            r = await client.post(path_of(seeded.name, enc), content=body)
-            assert r.status_code == 400
-            check_envelope(r, enc)
-            assert await listed(runtime, account) == seeded.seed
-
-
-@pytest.mark.parametrize("enc", ENCODINGS)
-@pytest.mark.parametrize("seeded", ACTION_NAMES, indirect=True)
+@pytest.mark.parametrize("seeded", BLACKLIST_NAMES, indirect=True)
 async def test_body_of_exactly_1_mib_is_read(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued, seeded: ActionSpec, enc: str
 ) -> None:
@@ -531,16 +578,28 @@ def _not_found_cases() -> list[Any]:
         pytest.param("POST", "/v1/json", "json", id="json-alone"),
         pytest.param("POST", "/v1/send-sms-x/json", "json", id="near-name"),
     ]
-    for name in ACTION_NAMES:
-        params += [
-            pytest.param("GET", f"/v1/{name}/json", "json", id=f"{name}-get-json"),
-            pytest.param("GET", f"/v1/{name}", "xml", id=f"{name}-get-xml"),
-            pytest.param("PUT", f"/v1/{name}/json", "json", id=f"{name}-put-json"),
-            pytest.param("DELETE", f"/v1/{name}", "xml", id=f"{name}-delete-xml"),
-            pytest.param("POST", f"/v1/{name}/xml", "xml", id=f"{name}-xml-suffix"),
-            pytest.param("POST", f"/v1/{name}/json/more", "xml", id=f"{name}-extra-segment"),
-        ]
     return params
+
+
+def _not_found_of(action: str) -> list[tuple[str, str, str]]:
+    """(method, path, encoding of the answer) that miss an existing action."""
+    return [
+        ("GET", f"/v1/{action}/json", "json"),
+        ("GET", f"/v1/{action}", "xml"),
+        ("PUT", f"/v1/{action}/json", "json"),
+        ("DELETE", f"/v1/{action}", "xml"),
+        ("POST", f"/v1/{action}/xml", "xml"),
+        ("POST", f"/v1/{action}/json/more", "xml"),
+    ]
+
+
+async def assert_not_found(
+    client: httpx.AsyncClient, method: str, path: str, enc: str, request: dict[str, Any]
+) -> None:
+    for body in (body_of(request, "json"), body_of(request, "xml"), b"{not json <nor xml"):
+        r = await client.request(method, path, content=body)
+        assert r.status_code == 404, (method, path)
+        check_envelope(r, enc)
 
 
 @pytest.mark.parametrize(("method", "path", "enc"), _not_found_cases())
@@ -555,18 +614,28 @@ async def test_not_found(
     """404 comes before anything else: valid credentials do not help, a broken body does
     not turn it into a 400, and nothing is stored."""
     good = {**credentials(account, GOOD), "blacklist": {"number": E1}}
-    for body in (body_of(good, "json"), body_of(good, "xml"), b"{not json <nor xml"):
-        r = await client.request(method, path, content=body)
-        assert r.status_code == 404
-        check_envelope(r, enc)
+    await assert_not_found(client, method, path, enc, good)
     assert await listed(runtime, account) == ()
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+async def test_not_found_on_a_known_action(
+    client: httpx.AsyncClient, runtime: Runtime, account: Issued, action: str
+) -> None:
+    """A wrong method or suffix on an existing action is 404 too, with the action's own
+    valid request, and nothing is stored."""
+    prepared = await prepare(client, account, action)
+    before = await snapshot(runtime)
+    for method, path, enc in _not_found_of(action):
+        await assert_not_found(client, method, path, enc, request_of(action, account, prepared))
+    assert await snapshot(runtime) == before
 
 
 # -- what the transport must tolerate -------------------------------------------------------
 
 
 @pytest.mark.parametrize("enc", ENCODINGS)
-@pytest.mark.parametrize("seeded", ACTION_NAMES, indirect=True)
+@pytest.mark.parametrize("seeded", BLACKLIST_NAMES, indirect=True)
 async def test_trailing_slash(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued, seeded: ActionSpec, enc: str
 ) -> None:
@@ -592,7 +661,7 @@ CONTENT_TYPES = (
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)
 @pytest.mark.parametrize("enc", ENCODINGS)
-@pytest.mark.parametrize("seeded", ACTION_NAMES, indirect=True)
+@pytest.mark.parametrize("seeded", BLACKLIST_NAMES, indirect=True)
 async def test_content_type_is_ignored(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -721,7 +790,7 @@ async def test_empty_request_is_401_not_400(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued, enc: str
 ) -> None:
     """``{"request": {}}`` and ``<request/>`` parse; they lack authentication."""
-    for action in ACTION_NAMES:
+    for action in sorted(ACTIONS):
         body = b'{"request": {}}' if enc == "json" else wrap(b"<request/>", enc)
         r = await client.post(path_of(action, enc), content=body)
         assert r.status_code == 401
@@ -734,7 +803,7 @@ async def test_utf8_byte_order_mark_is_accepted(client: httpx.AsyncClient) -> No
     body = '{"request":{"authentication":{"key":"x","hash":"y"}}}'
     r = await client.post("/v1/get-blacklist/json", content=b"\xef\xbb\xbf" + body.encode())
     assert r.status_code == 401
-    assert r.json() == {"response": {"status": {"code": 401, "message": "Üyelik bilgileri hatalı"}}}
+    assert r.json() == {"response": {"status": {"code": 401, "message": MESSAGES[401]}}}
     xml = "<request><authentication><key>x</key><hash>y</hash></authentication></request>"
     r = await client.post("/v1/get-blacklist", content=b"\xef\xbb\xbf" + xml.encode())
     assert r.status_code == 401

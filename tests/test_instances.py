@@ -2,8 +2,8 @@
 
 Two separate server processes (and one server with ``--workers 2``) share a PostgreSQL
 schema or an SQLite file. Requests are spread over them concurrently, account changes
-are made by the CLI, and what is stored is read back through a fresh connection from
-this (third) process.
+are made by the CLI (run in this, a third, process), and what is stored is read back
+through a fresh connection from this process too.
 """
 
 from __future__ import annotations
@@ -11,171 +11,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
-from ileti.store.engine import normalize_url
+from tests.support.cli import create as create_account
+from tests.support.cli import run as cli
+from tests.support.processes import Server, serving
+from tests.support.spec import envelope
+from tests.support.stored import committed_blacklist as stored
+from tests.support.stored import is_committed as is_listed
+from tests.support.stored import terminate_backends as _terminate_backends
+from tests.support.waiting import settles
 
-ILETI = str(Path(sys.executable).with_name("ileti"))
-if not Path(ILETI).exists():  # pragma: no cover - an install without the venv layout
-    ILETI = shutil.which("ileti") or "ileti"
-
-OK = {"response": {"status": {"code": 200, "message": "İşlem başarılı"}}}
-UNAUTHORIZED = {"response": {"status": {"code": 401, "message": "Üyelik bilgileri hatalı"}}}
-NOT_LISTED = {
-    "response": {"status": {"code": 474, "message": "Bu numara üzerindeki engelleme kaldırılamaz"}}
-}
-UNAVAILABLE = {"response": {"status": {"code": 503, "message": "Sunucu geçici olarak servis dışı"}}}
+OK = envelope(200)
+UNAUTHORIZED = envelope(401)
+NOT_LISTED = envelope(474)
+UNAVAILABLE = envelope(503)
 
 #: The spec's promise: a change made anywhere is seen everywhere within this.
 PROPAGATION_SECONDS = 1.0
-
-
-# -- processes -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
-def _start(url: str, log: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> Server:
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [ILETI, "--database", url, "serve", "--port", str(port), "--workers", str(workers)],
-            env={**clean, "ILETI_LOG_LEVEL": "warning", **(env or {})},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its workers form a group of their own
-        )
-    return Server(proc, port, log)
-
-
-def _wait_healthy(server: Server, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            pytest.fail(f"ileti serve exited with {server.proc.returncode}:\n{server.output()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"ileti serve did not become healthy:\n{server.output()}")
-
-
-def _stop(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGINT)
-        try:
-            server.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.proc.pid, signal.SIGKILL)
-            server.proc.wait(timeout=10)
-    # Workers of a multi-worker server must not outlive it.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.proc.pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def serving(
-    url: str, tmp_path: Path, *, count: int = 1, workers: int = 1, env: dict[str, str] | None = None
-) -> Iterator[list[Server]]:
-    """``count`` server processes on one database, started at once (they all migrate)."""
-    servers: list[Server] = []
-    try:
-        for index in range(count):
-            log = tmp_path / f"serve-{index}-{uuid.uuid4().hex[:6]}.log"
-            servers.append(_start(url, log, workers=workers, env=env))
-        for server in servers:
-            _wait_healthy(server)
-        yield servers
-    finally:
-        for server in servers:
-            _stop(server)
-
-
-def cli(url: str, *args: str) -> str:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
-    done = subprocess.run(
-        [ILETI, "--database", url, *args], env=clean, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def create_account(url: str, name: str = "acme") -> dict[str, Any]:
-    return json.loads(cli(url, "account", "create", name, "--json"))
-
-
-@contextlib.contextmanager
-def fresh_connection(url: str) -> Iterator[sa.Connection]:
-    """A brand-new connection, not pooled: it sees only what was committed."""
-    engine = sa.create_engine(normalize_url(url), poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
-
-
-def stored(url: str, account_id: int) -> tuple[list[int], int]:
-    """(every listed number, the kept blacklist count) as committed."""
-    with fresh_connection(url) as conn:
-        rows = conn.execute(
-            sa.text("SELECT number FROM blacklist WHERE account_id = :id ORDER BY number"),
-            {"id": account_id},
-        ).scalars()
-        numbers = [int(n) for n in rows]
-        count = conn.execute(
-            sa.text(
-                "SELECT COALESCE(SUM(count), 0) FROM blacklist_counters WHERE account_id = :id"
-            ),
-            {"id": account_id},
-        ).scalar_one()
-    return numbers, int(count)
-
-
-def is_listed(url: str, account_id: int, number: int) -> bool:
-    with fresh_connection(url) as conn:
-        row = conn.execute(
-            sa.text("SELECT 1 FROM blacklist WHERE account_id = :id AND number = :n"),
-            {"id": account_id, "n": number},
-        ).first()
-    return row is not None
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -240,35 +100,13 @@ def stored_form(n: int) -> int:
     return int(f"90532{n:07d}")
 
 
-async def settles(
-    deadline: float,
-    attempt: list[Any],
-    expected: tuple[int, Any],
-) -> None:
-    """Every coroutine factory in ``attempt`` returns ``expected`` before ``deadline``
-    (monotonic), and keeps returning it afterwards."""
-    pending = list(range(len(attempt)))
-    last: dict[int, Any] = {}
-    while pending:
-        for index in list(pending):
-            last[index] = await attempt[index]()
-            if last[index] == expected:
-                pending.remove(index)
-        if pending and time.monotonic() > deadline:
-            pytest.fail(f"not settled to {expected} in time; last answers: {last}")
-        if pending:
-            await asyncio.sleep(0.02)
-    for make in attempt:  # no flapping back
-        assert await make() == expected
-
-
 # -- (a) idempotent adds, (b) 474 deletes: two processes as one ---------------------------
 
 
 async def test_concurrent_idempotent_adds_over_two_instances(
     database_url: str, tmp_path: Path
 ) -> None:
-    acct = create_account(database_url)
+    acct = create_account(database_url, "acme")
     numbers = list(range(1, 41))
     with serving(database_url, tmp_path, count=2) as servers:
         async with clients(servers) as (a, b):
@@ -289,7 +127,7 @@ async def test_concurrent_idempotent_adds_over_two_instances(
 async def test_concurrent_deletes_over_two_instances_one_wins(
     database_url: str, tmp_path: Path
 ) -> None:
-    acct = create_account(database_url)
+    acct = create_account(database_url, "acme")
     numbers = list(range(100, 110))
     with serving(database_url, tmp_path, count=2) as servers:
         async with clients(servers) as (a, b):
@@ -313,7 +151,7 @@ async def test_concurrent_deletes_over_two_instances_one_wins(
 async def test_cli_changes_reach_both_instances_within_a_second(
     database_url: str, tmp_path: Path
 ) -> None:
-    acct = create_account(database_url)
+    acct = create_account(database_url, "acme")
     key = acct["key"]
     with serving(database_url, tmp_path, count=2) as servers:
         async with clients(servers) as both:
@@ -366,7 +204,7 @@ async def test_cli_changes_reach_both_instances_within_a_second(
 async def test_allow_list_behind_a_trusted_proxy(postgres_url: str, tmp_path: Path) -> None:
     """With ILETI_TRUSTED_PROXIES naming the proxy, the rightmost untrusted
     X-Forwarded-For hop is the client, on every instance."""
-    acct = create_account(postgres_url)
+    acct = create_account(postgres_url, "acme")
     cli(postgres_url, "account", "update", acct["key"], "--allow-ip", "10.0.0.0/8")
     env = {"ILETI_TRUSTED_PROXIES": "127.0.0.1/32"}
     with serving(postgres_url, tmp_path, count=2, env=env) as servers:
@@ -394,7 +232,7 @@ async def test_allow_list_behind_a_trusted_proxy(postgres_url: str, tmp_path: Pa
 async def test_two_workers_serve_as_one_and_see_cli_changes(
     database_url: str, tmp_path: Path
 ) -> None:
-    acct = create_account(database_url)
+    acct = create_account(database_url, "acme")
     key = acct["key"]
     numbers = list(range(200, 232))
     with serving(database_url, tmp_path, workers=2) as (server,):
@@ -432,7 +270,7 @@ async def test_two_workers_serve_as_one_and_see_cli_changes(
 
 async def test_a_200_means_committed(postgres_url: str, tmp_path: Path) -> None:
     """Right after each 200, a new connection from another process sees the change."""
-    acct = create_account(postgres_url)
+    acct = create_account(postgres_url, "acme")
     numbers = list(range(300, 340))
     with serving(postgres_url, tmp_path, count=2) as servers:
         async with clients(servers) as (a, b):
@@ -461,23 +299,8 @@ def _with_application_name(url: str, name: str) -> str:
     return f"{url}{joiner}application_name={quote(name)}"
 
 
-def _terminate_backends(url: str, application_name: str) -> int:
-    """Drop every database connection of the server under test (and only those)."""
-    with fresh_connection(url) as conn:
-        killed = conn.execute(
-            sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND application_name = :name"
-            ),
-            {"name": application_name},
-        ).scalar_one()
-        conn.commit()
-    return int(killed)
-
-
 async def test_dropped_connections_give_503_then_recover(postgres_url: str, tmp_path: Path) -> None:
-    acct = create_account(postgres_url)
+    acct = create_account(postgres_url, "acme")
     app_name = f"ileti-test-{uuid.uuid4().hex[:8]}"
     url = _with_application_name(postgres_url, app_name)
     with serving(url, tmp_path) as (server,):

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from ileti import numbers
 from ileti.errors import Code, InvalidNumber
 from ileti.services.blacklist import parse_number
+from tests.support.spec import MESSAGES
 
 VALID = "+905330000099"
 
@@ -131,7 +132,7 @@ def test_service_parse_number(raw: Any, expected: str | None) -> None:
         with pytest.raises(InvalidNumber) as caught:
             parse_number(raw)
         assert caught.value.code == Code.INVALID_NUMBER
-        assert caught.value.code.message == "Hatalı numara"
+        assert caught.value.code.message == MESSAGES[466]
     else:
         assert parse_number(raw) == int(expected[1:])
 

@@ -26,8 +26,8 @@ from ileti.models import OutgoingText, SendCommand
 from ileti.services.accounts import Issued
 from ileti.store.errors import CommitUnknown
 from ileti.store.schema import accounts, messages, orders, rate_limits
-from tests.conftest import asgi_client, auth, started
-from tests.helpers import call
+from tests.support.http import auth, call
+from tests.support.runtime import asgi_client, started
 
 REDIS_URL = os.environ.get("ILETI_TEST_REDIS_URL", "").strip()
 REQUIRE_REDIS = os.environ.get("ILETI_TEST_REQUIRE_REDIS", "") not in ("", "0")

@@ -4,27 +4,24 @@ what the outbox shows is checked against what the store holds."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
-from sqlalchemy import text
 
 from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL
 from ileti.config import ConfigError, Settings
 from ileti.services import outbox as outbox_service
 from ileti.services.accounts import Issued
-from tests.conftest import auth, running
-from tests.helpers import call
+from tests.support.cli import invoke
+from tests.support.http import auth, call
+from tests.support.runtime import running
+from tests.support.stored import rows as stored
+from tests.support.waiting import eventually
 
 TOKEN = "outbox-admin-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -48,17 +45,6 @@ def settings(database_url: str) -> Settings:
         delivery_poll_seconds=0.02,
         admin_token=TOKEN,
     )
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 15.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {within} s")
-        await asyncio.sleep(0.05)
 
 
 async def send(
@@ -93,10 +79,6 @@ async def outbox(client: httpx.AsyncClient, **query: Any) -> dict[str, Any]:
     assert r.headers["content-type"] == "application/json"
     assert r.headers["cache-control"] == "no-store"
     return r.json()
-
-
-async def stored(rt: Runtime, sql: str, **params: Any) -> list[Any]:
-    return await rt.store.read(lambda conn: conn.execute(text(sql), params).all())
 
 
 def by_recipient(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -329,16 +311,6 @@ def test_token_setting() -> None:
 
 
 # -- the CLI --------------------------------------------------------------------------------
-
-
-def invoke(args: list[str]) -> Result:
-    from ileti.cli.main import cli
-
-    def run() -> Result:
-        return CliRunner().invoke(cli, args, env={"ILETI_DATABASE_URL": None})
-
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the CLI runs its own event loop
-        return pool.submit(run).result()
 
 
 async def test_cli_list(

@@ -19,21 +19,22 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import redis
-import sqlalchemy as sa
 
 from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.config import ConfigError, Settings
 from ileti.services.accounts import Issued
 from ileti.store import ratelimits as rate_store
-from ileti.store.schema import accounts, orders
-from tests.conftest import asgi_client, auth, running, started, xml_of
-from tests.helpers import call, parse_xml_response
+from tests.support.http import auth, call, parse_xml_response, xml_of
+from tests.support.runtime import asgi_client, running, started
+from tests.support.spec import OK, error
+from tests.support.stored import stored_balance as balance
+from tests.support.stored import stored_orders
 
 RATE = 2
 BURST = 20
-LIMITED = {"status": {"code": 429, "message": "İstek limiti aşıldı"}}
-OK_STATUS = {"code": 200, "message": "İşlem başarılı"}
+LIMITED = error(429)
+OK_STATUS = OK
 
 REDIS_URL = os.environ.get("ILETI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").strip()
 REQUIRE_REDIS = os.environ.get("ILETI_TEST_REQUIRE_REDIS", "") not in ("", "0")
@@ -104,22 +105,6 @@ async def known_to(client: httpx.AsyncClient, issued: Issued) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the other instance never saw the account")
-
-
-async def stored_orders(rt: Runtime, issued: Issued) -> int:
-    def count(conn: sa.Connection) -> int:
-        query = sa.select(sa.func.count()).where(orders.c.account_id == issued.account.id)
-        return int(conn.execute(query).scalar_one())
-
-    return await rt.store.read(count)
-
-
-async def balance(rt: Runtime, issued: Issued) -> int:
-    def read(conn: sa.Connection) -> int:
-        query = sa.select(accounts.c.balance).where(accounts.c.id == issued.account.id)
-        return int(conn.execute(query).scalar_one())
-
-    return await rt.store.read(read)
 
 
 def assert_limited(status: int, response: dict[str, Any], headers: httpx.Headers) -> int:

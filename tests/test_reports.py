@@ -15,34 +15,14 @@ from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from tests.conftest import auth, running, xml_of
-from tests.helpers import call
-from tests.test_send_sms import (
-    INVALID,
-    OK,
-    balance,
-    cancel,
-    error,
-    istanbul,
-    order_of,
-    report,
-    sent,
-)
+from tests.support.http import auth, call, xml_of
+from tests.support.runtime import running
+from tests.support.sms import INVALID, balance, cancel, istanbul, order_of, report, sent
+from tests.support.spec import OK
+from tests.support.spec import error as err
 
 FORMATS = ("json", "xml")
 WIRE_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
-MESSAGES_EXTRA = {
-    458: "Tarih aralığı hatalı",
-    464: "Page değeri 1 den başlamalı.",
-}
-
-
-def err(code: int) -> dict[str, Any]:
-    if code == 400:
-        return {"status": {"code": 400, "message": "İstek çözümlenemedi"}}
-    if code in MESSAGES_EXTRA:
-        return {"status": {"code": code, "message": MESSAGES_EXTRA[code]}}
-    return error(code)
 
 
 def numbers(count: int, start: int = 0) -> list[str]:
@@ -58,7 +38,7 @@ def as_int(value: Any) -> int:
 
 
 def one(value: Any) -> Any:
-    """A leaf as JSON gives it (the XML reader in tests.helpers lists every <sender>)."""
+    """A leaf as JSON gives it (the XML reader in tests.support.http lists every <sender>)."""
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 

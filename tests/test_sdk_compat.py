@@ -34,14 +34,15 @@ from ileti import numbers
 from ileti.api.runtime import Runtime
 from ileti.services.accounts import Issued
 from ileti.values import MAX_ROWS, Page
+from tests.support.spec import JSON_TYPE, MESSAGES, XML_TYPE, error, status
 
-OK = (200, "İşlem başarılı")
-BAD_REQUEST = (400, "İstek çözümlenemedi")
-UNAUTHORIZED = (401, "Üyelik bilgileri hatalı")
-UNPROCESSABLE = (422, "İstek içerisindeki değerler doğrulanamadı.")
-BAD_DATE = (458, "Tarih aralığı hatalı")
-BAD_NUMBER = (466, "Hatalı numara")
-NOT_LISTED = (474, "Bu numara üzerindeki engelleme kaldırılamaz")
+OK = (200, MESSAGES[200])
+BAD_REQUEST = (400, MESSAGES[400])
+UNAUTHORIZED = (401, MESSAGES[401])
+UNPROCESSABLE = (422, MESSAGES[422])
+BAD_DATE = (458, MESSAGES[458])
+BAD_NUMBER = (466, MESSAGES[466])
+NOT_LISTED = (474, MESSAGES[474])
 
 WRONG_HASH = "0" * 64
 PAST = "2000-01-01 00:00:00"
@@ -295,7 +296,7 @@ SDKS = [
 async def post(client: httpx.AsyncClient, sdk: Sdk, path: str, body: str) -> View:
     # Every SDK joins "https://api.iletimerkezi.com/v1/" and "<action>/json".
     r = await client.post(f"/v1/{path}", content=body.encode("utf-8"), headers=sdk.headers)
-    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    assert r.headers["content-type"] == JSON_TYPE
     envelope = json.loads(r.content)["response"]
     # The contract all four rely on between them: HTTP status == the body's int code.
     assert type(envelope["status"]["code"]) is int
@@ -628,11 +629,11 @@ async def run_curl(client: httpx.AsyncClient, line: str, who: Issued) -> tuple[i
     req = read_curl(line, env)
     r = await client.request(req.method, req.path, content=req.body, headers=req.headers)
     if req.path.endswith("/json"):
-        assert r.headers["content-type"] == "application/json; charset=utf-8"
+        assert r.headers["content-type"] == JSON_TYPE
         response = json.loads(r.content)["response"]
         assert type(response["status"]["code"]) is int
     else:
-        assert r.headers["content-type"] == "text/xml; charset=utf-8"
+        assert r.headers["content-type"] == XML_TYPE
         root = ElementTree.fromstring(r.content)
         assert root.tag == "response"
         response = {
@@ -674,7 +675,7 @@ def test_read_curl_reproduces_what_curl_sends() -> None:
 async def test_docs_curl_json_add_get_delete(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued
 ) -> None:
-    ok = {"code": 200, "message": "İşlem başarılı"}
+    ok = status(200)
     assert await run_curl(client, CURL_ADD_JSON, account) == (200, {"status": ok})
     assert await run_curl(client, CURL_ADD_JSON, account) == (200, {"status": ok})
     assert await listed(runtime, account) == ["+905330000099"]
@@ -684,7 +685,7 @@ async def test_docs_curl_json_add_get_delete(
     assert await run_curl(client, CURL_GET_TEMPLATE_JSON, account) == (200, page)
     assert await run_curl(client, CURL_DELETE_JSON, account) == (200, {"status": ok})
     assert await listed(runtime, account) == []
-    not_listed = {"status": {"code": 474, "message": NOT_LISTED[1]}}
+    not_listed = error(474)
     assert await run_curl(client, CURL_DELETE_JSON, account) == (474, not_listed)
     empty = {"status": ok, "blacklist": {"count": 0, "number": []}}
     assert await run_curl(client, CURL_GET_JSON, account) == (200, empty)
@@ -694,23 +695,17 @@ async def test_docs_curl_json_errors(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued
 ) -> None:
     invalid = CURL_ADD_JSON.replace('"905330000099"', '"905999000000"')
-    assert await run_curl(client, invalid, account) == (
-        466,
-        {"status": {"code": 466, "message": BAD_NUMBER[1]}},
-    )
+    assert await run_curl(client, invalid, account) == (466, error(466))
     wrong = Issued(account.account, account.secret, WRONG_HASH)
     for line in (CURL_ADD_JSON, CURL_DELETE_JSON, CURL_GET_JSON):
-        assert await run_curl(client, line, wrong) == (
-            401,
-            {"status": {"code": 401, "message": UNAUTHORIZED[1]}},
-        )
+        assert await run_curl(client, line, wrong) == (401, error(401))
     assert await listed(runtime, account) == []
 
 
 async def test_docs_curl_xml_add_get_delete(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued
 ) -> None:
-    ok = {"code": 200, "message": "İşlem başarılı"}
+    ok = status(200)
     assert await run_curl(client, CURL_ADD_XML, account) == (200, {"status": ok})
     assert await run_curl(client, CURL_ADD_XML_PLAIN_D, account) == (200, {"status": ok})
     assert await listed(runtime, account) == ["+905330000099", "+905330000100"]
@@ -722,21 +717,12 @@ async def test_docs_curl_xml_add_get_delete(
     )
     assert await run_curl(client, CURL_DELETE_XML_FORM, account) == (200, {"status": ok})
     assert await listed(runtime, account) == ["+905330000100"]
-    assert await run_curl(client, CURL_DELETE_XML_FORM, account) == (
-        474,
-        {"status": {"code": 474, "message": NOT_LISTED[1]}},
-    )
+    assert await run_curl(client, CURL_DELETE_XML_FORM, account) == (474, error(474))
     wrong = Issued(account.account, account.secret, WRONG_HASH)
     for line in (CURL_ADD_XML, CURL_DELETE_XML_FORM, CURL_GET_XML):
-        assert await run_curl(client, line, wrong) == (
-            401,
-            {"status": {"code": 401, "message": UNAUTHORIZED[1]}},
-        )
+        assert await run_curl(client, line, wrong) == (401, error(401))
     invalid = CURL_ADD_XML.replace("<number>905330000099", "<number>905999000000")
-    assert await run_curl(client, invalid, account) == (
-        466,
-        {"status": {"code": 466, "message": BAD_NUMBER[1]}},
-    )
+    assert await run_curl(client, invalid, account) == (466, error(466))
     assert await listed(runtime, account) == ["+905330000100"]
 
 

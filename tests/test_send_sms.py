@@ -10,7 +10,6 @@ import asyncio
 import json
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -20,95 +19,26 @@ from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from ileti.store.schema import messages, orders
-from tests.conftest import auth
-from tests.helpers import call, parse_xml_response
+from ileti.store.schema import orders
+from tests.support.http import auth, call
+from tests.support.sms import (
+    INVALID,
+    A,
+    B,
+    C,
+    balance,
+    cancel,
+    istanbul,
+    order_of,
+    report,
+    send,
+    sent,
+)
+from tests.support.spec import OK, error
+from tests.support.stored import stored_messages, stored_orders
 
 FORMS = ("json", "xml", "get")
-OK = {"code": 200, "message": "İşlem başarılı"}
-MESSAGES = {
-    402: "Bakiye yetersiz",
-    422: "İstek içerisindeki değerler doğrulanamadı.",
-    450: "Gönderilen başlık kullanıma uygun değil",
-    451: "Tekrar eden sipariş",
-    452: "Mesaj alıcıları hatalı",
-    453: "Sipariş boyutu aşıldı",
-    454: "Mesaj metni boş",
-    455: "Sipariş bulunamadı",
-    456: "Sipariş gönderim tarihi henüz gelmedi",
-    457: "Mesaj gönderim tarihinin formatı hatalı",
-    459: "Başlık kısmı boş olamaz",
-    460: "Başlık 11 karakterden fazla olmamalı ve Türkçe karakter içermemelidir.",
-    468: "IYS üzerinden sorgulama yapılıp, yapılmayacağını ayarlamalısınız.",
-    469: "IYS listenizi seçmelisiniz, BIREYSEL veya TACIR.",
-    470: "IYS kodunuzu ayarlamalısınız.",
-}
-
-A, B, C = "+905330000001", "+905330000002", "+905330000003"
-INVALID = "+905999000000"  # not a Turkish mobile by libphonenumber
 TEST_NUMBER = "+905320000000"
-
-
-def error(code: int) -> dict[str, Any]:
-    return {"status": {"code": code, "message": MESSAGES[code]}}
-
-
-def order_of(
-    numbers: list[Any] | str | None = None, text: str | None = "Merhaba", **fields: Any
-) -> dict[str, Any]:
-    """A one-text order from ILETI, iys 0, to ``numbers`` (default: A)."""
-    order: dict[str, Any] = {"sender": "ILETI", "sendDateTime": "", "iys": "0"}
-    order["message"] = {"text": text, "receipents": {"number": [A] if numbers is None else numbers}}
-    order.update(fields)
-    return {k: v for k, v in order.items() if v is not None}
-
-
-def query_of(issued: Issued, order: dict[str, Any]) -> str:
-    """The GET form of a one-text order: ``/v1/send-sms/get/?key=&hash=&text=...``."""
-    message = order.get("message") or {}
-    assert isinstance(message, dict), "the GET form carries one text"
-    number = (message.get("receipents") or {}).get("number") or []
-    numbers = [number] if isinstance(number, str) else number
-    query = {
-        "key": issued.account.key,
-        "hash": issued.hash,
-        "text": message.get("text"),
-        "receipents": ",".join(str(n) for n in numbers),
-        "sender": order.get("sender"),
-        "iys": order.get("iys"),
-        "iysList": order.get("iysList"),
-        "sendDateTime": order.get("sendDateTime"),
-    }
-    return urlencode({k: v for k, v in query.items() if v is not None})
-
-
-async def send(
-    client: httpx.AsyncClient, issued: Issued, order: dict[str, Any], fmt: str = "json"
-) -> tuple[int, dict[str, Any]]:
-    """send-sms in one of the three forms; (HTTP status, the ``response`` object)."""
-    if fmt == "get":
-        r = await client.get(f"/v1/send-sms/get/?{query_of(issued, order)}")
-        assert r.headers["content-type"] == "text/xml; charset=utf-8"
-        return r.status_code, parse_xml_response(r.content)
-    return await call(client, "send-sms", {"authentication": auth(issued), "order": order}, fmt)
-
-
-async def sent(
-    client: httpx.AsyncClient, issued: Issued, order: dict[str, Any], fmt: str = "json"
-) -> int:
-    """Send and expect 200; the order id."""
-    status, body = await send(client, issued, order, fmt)
-    assert (status, body["status"]) == (200, OK), body
-    order_id = body["order"]["id"]
-    assert isinstance(order_id, str) and order_id.isdigit()
-    return int(order_id)
-
-
-async def report(
-    client: httpx.AsyncClient, issued: Issued, order_id: Any, fmt: str = "json", **paging: Any
-) -> tuple[int, dict[str, Any]]:
-    request = {"authentication": auth(issued), "order": {"id": order_id, **paging}}
-    return await call(client, "get-report", request, fmt)
 
 
 async def statuses(client: httpx.AsyncClient, issued: Issued, order_id: int) -> list[list[Any]]:
@@ -116,45 +46,6 @@ async def statuses(client: httpx.AsyncClient, issued: Issued, order_id: int) -> 
     status, body = await report(client, issued, order_id)
     assert status == 200, body
     return [[m["number"], m["status"]] for m in body["order"]["message"]]
-
-
-async def cancel(
-    client: httpx.AsyncClient, issued: Issued, order_id: Any, fmt: str = "json"
-) -> tuple[int, dict[str, Any]]:
-    request = {"authentication": auth(issued), "order": {"id": order_id}}
-    return await call(client, "cancel-order", request, fmt)
-
-
-async def balance(runtime: Runtime, issued: Issued) -> int:
-    return (await runtime.accounts.get(issued.account.key)).balance
-
-
-async def stored_orders(runtime: Runtime, issued: Issued) -> int:
-    def count(conn: sa.Connection) -> int:
-        query = sa.select(sa.func.count()).where(orders.c.account_id == issued.account.id)
-        return int(conn.execute(query).scalar_one())
-
-    return await runtime.store.read(count)
-
-
-async def stored_messages(runtime: Runtime, order_id: int) -> list[tuple[str, int, Any, bool]]:
-    """(recipient, status, reason, charged) of an order's messages, as stored."""
-
-    def rows(conn: sa.Connection) -> list[tuple[str, int, Any, bool]]:
-        query = (
-            sa.select(
-                messages.c.recipient, messages.c.status, messages.c.reason, messages.c.charged
-            )
-            .where(messages.c.order_id == order_id)
-            .order_by(messages.c.id)
-        )
-        return [(r.recipient, r.status, r.reason, bool(r.charged)) for r in conn.execute(query)]
-
-    return await runtime.store.read(rows)
-
-
-def istanbul(delta: timedelta, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    return (datetime.now(ISTANBUL) + delta).strftime(fmt)
 
 
 @pytest.fixture

@@ -11,85 +11,20 @@ import contextlib
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from click.testing import CliRunner
 
-from tests.conftest import xml_of
-from tests.helpers import parse_xml_response
+from tests.support.cli import create, credentials
+from tests.support.http import parse_xml_response, xml_of
+from tests.support.processes import Server, serve
+from tests.support.spec import JSON_TYPE, OK, XML_TYPE, error, status
 
-OK = {"code": 200, "message": "İşlem başarılı"}
-UNAUTHORIZED = {"code": 401, "message": "Üyelik bilgileri hatalı"}
-START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server started here: SIGTERM, then SIGKILL to its process group."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # workers of a killed master, if any
-    proc.wait(timeout=15)
-
-
-@contextlib.contextmanager
-def serve(database_url: str, log_dir: Path, *, workers: int = 1) -> Iterator[Server]:
-    port = free_port()
-    log = log_dir / f"serve-{port}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
-    env["ILETI_LOG_LEVEL"] = "warning"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "ileti", "--database", database_url, "serve"),
-                *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,  # its own process group, so teardown reaches workers
-        )
-    server = Server(proc=proc, url=f"http://127.0.0.1:{port}", log=log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert proc.poll() is None, f"ileti serve exited early:\n{server.output()}"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, f"no /healthz in time:\n{server.output()}"
-            time.sleep(0.05)
-        yield server
-    finally:
-        _stop(proc)
+UNAUTHORIZED = status(401)
 
 
 def pooled(server: Server) -> httpx.Client:
@@ -99,19 +34,13 @@ def pooled(server: Server) -> httpx.Client:
 
 
 def create_account(database_url: str, name: str = "acme") -> dict[str, str]:
-    from ileti.cli.main import cli
-
-    result = CliRunner().invoke(
-        cli, ["--database", database_url, "account", "create", name, "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    return {"key": data["key"], "hash": data["hash"]}
+    """``ileti account create`` (in process); its credentials."""
+    return credentials(create(database_url, name))
 
 
 def post_json(client: httpx.Client, action: str, request: dict[str, Any]) -> tuple[int, Any]:
     r = client.post(f"/v1/{action}/json", json={"request": request})
-    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    assert r.headers["content-type"] == JSON_TYPE
     body = r.json()["response"]
     assert r.status_code == body["status"]["code"]
     return r.status_code, body
@@ -171,7 +100,7 @@ def test_json_xml_and_healthz(database_url: str, tmp_path: Path) -> None:
         xml = xml_of({"authentication": creds, "blacklist": {"number": "+905330000002"}})
         r = client.post("/v1/add-blacklist", content=b'<?xml version="1.0"?>' + xml.encode())
         assert r.status_code == 200
-        assert r.headers["content-type"] == "text/xml; charset=utf-8"
+        assert r.headers["content-type"] == XML_TYPE
         assert parse_xml_response(r.content) == {"status": OK}
 
         # XML in the form field ``data``.
@@ -194,32 +123,17 @@ def test_json_xml_and_healthz(database_url: str, tmp_path: Path) -> None:
         # Errors keep the request's encoding and the HTTP status equals the code.
         wrong = {"key": creds["key"], "hash": "0" * 64}
         assert add(client, wrong, number(4)) == (401, {"status": UNAUTHORIZED})
-        assert add(client, creds, "+905999000000") == (
-            466,
-            {"status": {"code": 466, "message": "Hatalı numara"}},
-        )
+        assert add(client, creds, "+905999000000") == (466, error(466))
         r = client.post(
             "/v1/delete-blacklist",
             content=xml_of({"authentication": creds, "blacklist": {"number": number(9)}}).encode(),
         )
         assert r.status_code == 474
-        assert parse_xml_response(r.content) == {
-            "status": {"code": 474, "message": "Bu numara üzerindeki engelleme kaldırılamaz"}
-        }
+        assert parse_xml_response(r.content) == error(474)
         r = client.post("/v1/no-such-action/json", json={"request": {}})
-        assert (r.status_code, r.json()) == (
-            404,
-            {
-                "response": {
-                    "status": {"code": 404, "message": "API istek yapılan yönteme sahip değil"}
-                }
-            },
-        )
+        assert (r.status_code, r.json()) == (404, {"response": error(404)})
         r = client.post("/v1/add-blacklist/json", content=b"{not json")
-        assert (r.status_code, r.json()) == (
-            400,
-            {"response": {"status": {"code": 400, "message": "İstek çözümlenemedi"}}},
-        )
+        assert (r.status_code, r.json()) == (400, {"response": error(400)})
         # Nothing of the failed calls was stored.
         assert all_listed(client, creds) == [number(1), number(2), number(3)]
 

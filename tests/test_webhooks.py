@@ -7,109 +7,22 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
 from ileti.store import webhooks as webhook_store
-from tests.conftest import auth
-from tests.helpers import call
-
-DELIVERED_TO = "+905330000099"
-UNDELIVERED_TO = "+905559990001"  # the documented always-undelivered test number
-PENDING_TO = "+905559990002"  # the documented always-pending test number
-
-
-@dataclass
-class Hit:
-    at: float
-    method: str
-    path: str
-    content_type: str | None
-    body: bytes
-
-    @property
-    def report(self) -> dict[str, Any]:
-        return json.loads(self.body)["report"]
-
-
-@dataclass
-class Receiver:
-    """A webhook endpoint (HTTP/1.1 on asyncio streams, in the test's own event loop):
-    records every request; answers from ``script`` (an HTTP status, or ``"slow"``:
-    200 after 1.5 s), then ``default``."""
-
-    url: str = ""
-    hits: list[Hit] = field(default_factory=list)
-    script: list[int | str] = field(default_factory=list)
-    default: int = 200
-    connections: dict[asyncio.StreamWriter, asyncio.Task[Any]] = field(default_factory=dict)
-
-    def answer(self) -> int | str:
-        return self.script.pop(0) if self.script else self.default
-
-    def seen(self) -> list[Hit]:
-        return list(self.hits)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self.connections[writer] = task
-        try:
-            while request := await reader.readline():
-                method, path, _ = request.decode("latin-1").split(" ", 2)
-                headers: dict[str, str] = {}
-                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    name, value = line.decode("latin-1").split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.hits.append(
-                    Hit(time.monotonic(), method, path, headers.get("content-type"), body)
-                )
-                answer = self.answer()
-                if answer == "slow":
-                    await asyncio.sleep(1.5)
-                    answer = 200
-                writer.write(f"HTTP/1.1 {answer} -\r\nContent-Length: 2\r\n\r\nok".encode())
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self.connections.pop(writer, None)
-            writer.close()
-
-
-@asynccontextmanager
-async def serving() -> AsyncIterator[Receiver]:
-    """A Receiver listening on 127.0.0.1 at a free port, for the duration."""
-    found = Receiver()
-    server = await asyncio.start_server(found.handle, "127.0.0.1", 0, backlog=256)
-    found.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
-    try:
-        yield found
-    finally:
-        server.close()
-        handlers = list(found.connections.values())
-        for writer in list(found.connections):
-            writer.close()
-        if handlers:
-            await asyncio.wait(handlers, timeout=2)
-        await server.wait_closed()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with serving() as found:
-        yield found
+from tests.support.http import auth, call
+from tests.support.receiver import Receiver
+from tests.support.sms import DELIVERED_TO, PENDING_TO, UNDELIVERED_TO
+from tests.support.sms import send_now as send
+from tests.support.stored import message_ids
+from tests.support.stored import webhooks_once_delivered as _done
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -123,50 +36,6 @@ def settings(database_url: str) -> Settings:
         webhook_attempts=3,
         webhook_backoff_seconds=0.2,
     )
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 15.0) -> Any:
-    """Await ``check()`` until it returns something truthy; fail after ``within`` s."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {within} s")
-        await asyncio.sleep(0.05)
-
-
-async def send(
-    client: httpx.AsyncClient, issued: Issued, numbers: list[str], text_: str = "Merhaba dünya"
-) -> int:
-    status, body = await call(
-        client,
-        "send-sms",
-        {
-            "authentication": auth(issued),
-            "order": {
-                "sender": "ILETI",
-                "sendDateTime": "",
-                "iys": "0",
-                "message": {"text": text_, "receipents": {"number": numbers}},
-            },
-        },
-    )
-    assert status == 200, body
-    return int(body["order"]["id"])
-
-
-async def message_ids(rt: Runtime, order_id: int) -> dict[str, int]:
-    def read(conn: Any) -> dict[str, int]:
-        rows = conn.execute(
-            text("SELECT recipient, id FROM messages WHERE order_id = :o"), {"o": order_id}
-        )
-        return {recipient: id_ for recipient, id_ in rows}
-
-    return await rt.store.read(read)
 
 
 async def hooked(rt: Runtime, url: str, **settings: Any) -> Issued:
@@ -336,12 +205,6 @@ async def test_reports_are_sent_off_the_request_path(
         return body["order"]["delivered"] == 1
 
     await eventually(delivered)
-
-
-async def _done(rt: Runtime, account_id: int, count: int) -> list[webhook_store.Webhook]:
-    """The account's webhooks once ``count`` of them are delivered, else []."""
-    rows = await rt.store.read(webhook_store.of_account, account_id)
-    return rows if sum(r.delivered_at is not None for r in rows) == count else []
 
 
 async def test_cancelling_a_scheduled_order_reports_undelivered(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -22,7 +23,9 @@ def _config() -> Config:
     return config
 
 
+@functools.cache
 def head() -> str:
+    """The newest revision (read from the scripts once per process)."""
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
@@ -34,6 +37,11 @@ def current(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Upgrade to ``revision``. A database already at head is left alone without taking
+    the lock (every start calls this); a real upgrade runs under the PostgreSQL advisory
+    lock, where Alembic reads the revision again, so concurrent starts migrate once."""
+    if revision == "head" and current(engine) == head():
+        return
     config = _config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":

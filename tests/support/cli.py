@@ -1,0 +1,55 @@
+"""Running the ``ileti`` command in process (click's runner), as a user would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+
+def invoke(args: list[str], env: dict[str, str | None] | None = None) -> Result:
+    """``ileti ARGS...`` with ILETI_DATABASE_URL unset unless ``env`` sets it."""
+    from ileti.cli.main import cli
+
+    base: dict[str, str | None] = {"ILETI_DATABASE_URL": None}
+
+    def run() -> Result:
+        return CliRunner().invoke(cli, args, env=base | (env or {}), catch_exceptions=True)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    # The CLI runs an event loop of its own: from an async test, give it a thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def ileti(url: str, *args: str) -> Result:
+    """``ileti --database URL ARGS...``."""
+    return invoke(["--database", url, *args])
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, (result.exit_code, result.output, result.exception)
+    return result
+
+
+def run(url: str, *args: str) -> str:
+    """``ileti --database URL ARGS...``, which must succeed; what it printed."""
+    return ok(ileti(url, *args)).stdout
+
+
+def create(url: str, *args: str) -> dict[str, Any]:
+    """``ileti account create ARGS... --json``: the account as printed (with its secret
+    and hash)."""
+    data: dict[str, Any] = json.loads(run(url, "account", "create", *args, "--json"))
+    return data
+
+
+def credentials(data: dict[str, Any]) -> dict[str, str]:
+    """The ``authentication`` element for an account printed by the CLI."""
+    return {"key": data["key"], "hash": data["hash"]}

@@ -1,0 +1,113 @@
+"""Real ``ileti serve`` processes on free ports, stopped (with their workers) afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        """Everything the server printed so far."""
+        return self.log.read_text(errors="replace")
+
+    def tail(self) -> str:
+        return self.output()[-4000:]
+
+
+def start(url: str, log: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> Server:
+    """``python -m ileti --database URL serve`` on a free port, not waited for; in a
+    process group of its own, so that stopping it reaches its workers."""
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ILETI_")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "ileti", "--database", url, "serve"),
+                *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            ],
+            env={**clean, "ILETI_LOG_LEVEL": "warning", **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(proc, port, log)
+
+
+def wait_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:
+    """Until ``/healthz`` answers 200; fails if the server exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            pytest.fail(f"ileti serve exited with {server.proc.returncode}:\n{server.tail()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"ileti serve did not become healthy:\n{server.tail()}")
+
+
+def stop(server: Server) -> None:
+    """SIGTERM, then SIGKILL to the whole process group (workers of a killed master)."""
+    proc = server.proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def serving(
+    url: str, log_dir: Path, *, count: int = 1, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[list[Server]]:
+    """``count`` server processes on one database, started at once; all healthy."""
+    servers: list[Server] = []
+    try:
+        for index in range(count):
+            log = log_dir / f"serve-{index}-{uuid.uuid4().hex[:6]}.log"
+            servers.append(start(url, log, workers=workers, env=env))
+        for server in servers:
+            wait_healthy(server)
+        yield servers
+    finally:
+        for server in servers:
+            stop(server)
+
+
+@contextlib.contextmanager
+def serve(url: str, log_dir: Path, *, workers: int = 1) -> Iterator[Server]:
+    """One healthy server process for the duration."""
+    with serving(url, log_dir, workers=workers) as (server,):
+        yield server

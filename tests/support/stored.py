@@ -1,0 +1,319 @@
+"""What is stored, seen from below the API: the one test module that reads the schema
+(``ileti.store.schema`` or SQL) or calls ileti's store functions directly.
+
+Test modules observe storage through these functions only, so a change of the schema
+is followed here once. Also here: the few ways tests put the database itself in a
+state (rows at given times, an order made due, writes refused or failing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from ileti.api.runtime import Runtime
+from ileti.clock import now_us
+from ileti.config import Settings
+from ileti.services.accounts import Issued
+from ileti.store import Store
+from ileti.store import accounts as account_store
+from ileti.store import blacklist as blacklist_store
+from ileti.store import webhooks as webhook_store
+from ileti.store.engine import normalize_url
+from ileti.store.migrate import current, head
+from ileti.store.schema import accounts, messages, orders
+
+# -- through a running instance's store ---------------------------------------------------
+
+
+async def rows(rt: Runtime, sql: str, **params: Any) -> list[Any]:
+    """The rows of one SQL query, read through the instance's store."""
+    return await rt.store.read(lambda conn: conn.execute(sa.text(sql), params).all())
+
+
+async def snapshot(rt: Runtime) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in a stable order: equal snapshots, nothing changed."""
+
+    def read(conn: sa.Connection) -> dict[str, list[tuple[Any, ...]]]:
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        for table in sorted(sa.inspect(conn).get_table_names()):
+            found = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
+            out[table] = sorted((tuple(row) for row in found), key=repr)
+        return out
+
+    return await rt.store.read(read)
+
+
+async def everything_as_text(rt: Runtime) -> str:
+    """Every stored value, lower-cased, as one text (to search for secrets)."""
+    tables = await snapshot(rt)
+    return "\n".join(repr(row) for found in tables.values() for row in found).lower()
+
+
+async def account_rows(rt: Runtime) -> list[dict[str, Any]]:
+    def read(conn: sa.Connection) -> list[dict[str, Any]]:
+        return [dict(row) for row in conn.execute(sa.select(accounts)).mappings()]
+
+    return await rt.store.read(read)
+
+
+async def stored_balance(rt: Runtime, issued: Issued) -> int:
+    """The account's balance as its row holds it."""
+
+    def read(conn: sa.Connection) -> int:
+        query = sa.select(accounts.c.balance).where(accounts.c.id == issued.account.id)
+        return int(conn.execute(query).scalar_one())
+
+    return await rt.store.read(read)
+
+
+async def create_account_row(rt: Runtime, *, name: str, key: str, hash_sha256: str) -> None:
+    """An account stored as given (a chosen key and hash digest), below the service."""
+    create = functools.partial(
+        account_store.create,
+        name=name,
+        key=key,
+        hash_sha256=hash_sha256,
+        api_access=True,
+        allow_ips=(),
+        senders=(),
+        balance=0,
+        now=now_us(),
+    )
+    await rt.store.transaction(create)
+    rt.auth.invalidate()
+
+
+async def listed_numbers(rt: Runtime, issued: Issued) -> tuple[int, ...]:
+    """The account's blacklist as stored, in blocked-at order."""
+    account_id = issued.account.id
+
+    def read(conn: sa.Connection) -> tuple[int, ...]:
+        return tuple(e.number for e in blacklist_store.entries(conn, account_id))
+
+    return await rt.store.read(read)
+
+
+def put_blacklisted(
+    rt: Runtime, issued: Issued, entries: list[tuple[int, int]], source: str = "api"
+) -> None:
+    """Store (number, blocked_at) entries directly through the store's batched add."""
+    items = [blacklist_store.Add(issued.account.id, n, at, source) for n, at in entries]
+    rt.store.write_sync(lambda conn: blacklist_store.add(conn, items))
+
+
+async def insert_blacklisted(
+    rt: Runtime, account_id: int, numbers: list[int], blocked_at: int
+) -> None:
+    """Insert entries blocked at ``blocked_at`` one by one through the batched writer."""
+    entries = [(n, blocked_at, "import") for n in numbers]
+    await rt.store.write(
+        lambda conn, calls: [blacklist_store._insert(conn, account_id, c) for c in calls], entries
+    )
+
+
+def small_bookmark_steps(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """get-blacklist bookmarks every ``step`` entries (instead of thousands)."""
+    monkeypatch.setattr(blacklist_store, "BOOKMARK_STEP", step)
+    blacklist_store._bookmarks.clear()
+
+
+async def stored_orders(rt: Runtime, issued: Issued) -> int:
+    """How many orders the account has."""
+
+    def count(conn: sa.Connection) -> int:
+        query = sa.select(sa.func.count()).where(orders.c.account_id == issued.account.id)
+        return int(conn.execute(query).scalar_one())
+
+    return await rt.store.read(count)
+
+
+async def stored_messages(rt: Runtime, order_id: int) -> list[tuple[str, int, Any, bool]]:
+    """(recipient, status, reason, charged) of an order's messages, as stored."""
+
+    def read(conn: sa.Connection) -> list[tuple[str, int, Any, bool]]:
+        query = (
+            sa.select(
+                messages.c.recipient, messages.c.status, messages.c.reason, messages.c.charged
+            )
+            .where(messages.c.order_id == order_id)
+            .order_by(messages.c.id)
+        )
+        return [(r.recipient, r.status, r.reason, bool(r.charged)) for r in conn.execute(query)]
+
+    return await rt.store.read(read)
+
+
+async def message_ids(rt: Runtime, order_id: int) -> dict[str, int]:
+    """recipient -> message id of an order."""
+
+    def read(conn: sa.Connection) -> dict[str, int]:
+        query = sa.select(messages.c.recipient, messages.c.id).where(
+            messages.c.order_id == order_id
+        )
+        return {recipient: id_ for recipient, id_ in conn.execute(query)}
+
+    return await rt.store.read(read)
+
+
+async def message_states(rt: Runtime, order_id: int) -> dict[str, tuple[int, str | None, Any]]:
+    """recipient -> (status, reason, due_at) of an order's messages."""
+
+    def read(conn: sa.Connection) -> dict[str, tuple[int, str | None, Any]]:
+        query = sa.select(
+            messages.c.recipient, messages.c.status, messages.c.reason, messages.c.due_at
+        ).where(messages.c.order_id == order_id)
+        return {r.recipient: (r.status, r.reason, r.due_at) for r in conn.execute(query)}
+
+    return await rt.store.read(read)
+
+
+def move_send_at(order_id: int) -> Callable[[sa.Connection], None]:
+    """A write (for ``store.transaction``) that makes an order's send time now."""
+
+    def move(conn: sa.Connection) -> None:
+        conn.execute(sa.update(orders).where(orders.c.id == order_id).values(send_at=now_us()))
+
+    return move
+
+
+async def reports_per_message(rt: Runtime, account_id: int) -> Counter[tuple[int, str]]:
+    """(message id, report status) -> how many webhooks were queued."""
+    queued = await rt.store.read(webhook_store.of_account, account_id)
+    return Counter((w.message_id, json.loads(w.payload)["report"]["status"]) for w in queued)
+
+
+async def webhooks_once_delivered(
+    rt: Runtime, account_id: int, count: int
+) -> list[webhook_store.Webhook]:
+    """The account's webhooks once ``count`` of them are delivered, else []."""
+    found = await rt.store.read(webhook_store.of_account, account_id)
+    return found if sum(r.delivered_at is not None for r in found) == count else []
+
+
+# -- by URL, on a fresh connection (what another process sees) ------------------------------
+
+
+@contextlib.contextmanager
+def fresh_connection(url: str) -> Iterator[sa.Connection]:
+    """A brand-new connection, not pooled: it sees only what was committed."""
+    engine = sa.create_engine(normalize_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def committed_blacklist(url: str, account_id: int) -> tuple[list[int], int]:
+    """(every listed number, the kept blacklist count) as committed."""
+    with fresh_connection(url) as conn:
+        found = conn.execute(
+            sa.text("SELECT number FROM blacklist WHERE account_id = :id ORDER BY number"),
+            {"id": account_id},
+        ).scalars()
+        numbers = [int(n) for n in found]
+        count = conn.execute(
+            sa.text(
+                "SELECT COALESCE(SUM(count), 0) FROM blacklist_counters WHERE account_id = :id"
+            ),
+            {"id": account_id},
+        ).scalar_one()
+    return numbers, int(count)
+
+
+def is_committed(url: str, account_id: int, number: int) -> bool:
+    """Whether the number is listed for the account, as committed."""
+    with fresh_connection(url) as conn:
+        row = conn.execute(
+            sa.text("SELECT 1 FROM blacklist WHERE account_id = :id AND number = :n"),
+            {"id": account_id, "n": number},
+        ).first()
+    return row is not None
+
+
+def terminate_backends(url: str, application_name: str) -> int:
+    """Drop every PostgreSQL connection named ``application_name`` (the server under
+    test's, and only those); how many."""
+    with fresh_connection(url) as conn:
+        killed = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND application_name = :name"
+            ),
+            {"name": application_name},
+        ).scalar_one()
+        conn.commit()
+    return int(killed)
+
+
+def head_revision() -> str:
+    """The newest revision of ileti's migrations."""
+    return head()
+
+
+def revision(url: str) -> str | None:
+    """The Alembic revision the database is at."""
+    store = Store(Settings(database_url=url))
+    try:
+        return current(store.writer_engine)
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def inserts_fail(url: str, number: int) -> Iterator[None]:
+    """While open, storing ``number`` in any blacklist fails inside the database (a
+    trigger raises), failing the whole transaction that tried."""
+    with fresh_connection(url) as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER test_inserts_fail BEFORE INSERT ON blacklist "
+                f"WHEN NEW.number = {int(number)} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION test_inserts_fail() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER test_inserts_fail BEFORE INSERT ON blacklist FOR EACH ROW "
+                f"WHEN (NEW.number = {int(number)}) EXECUTE FUNCTION test_inserts_fail()"
+            )
+        conn.commit()
+    try:
+        yield
+    finally:
+        with fresh_connection(url) as conn:
+            conn.exec_driver_sql("DROP TRIGGER test_inserts_fail" + _on_blacklist(conn))
+            if conn.dialect.name != "sqlite":
+                conn.exec_driver_sql("DROP FUNCTION test_inserts_fail()")
+            conn.commit()
+
+
+def _on_blacklist(conn: sa.Connection) -> str:
+    return "" if conn.dialect.name == "sqlite" else " ON blacklist"
+
+
+# -- the database refusing writes ---------------------------------------------------------
+
+
+def refuse_sqlite_writes(store: Store) -> None:
+    """Every connection the store opens from now on is ``PRAGMA query_only``: SQLite
+    itself refuses to write (call before the store's first connection)."""
+    assert store.dialect == "sqlite"
+
+    def query_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA query_only = ON")
+
+    for engine in {store.reader, store.writer_engine}:
+        sa.event.listen(engine, "connect", query_only)
