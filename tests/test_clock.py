@@ -8,15 +8,14 @@ import socket
 from collections.abc import AsyncIterator
 
 import pytest
-import sqlalchemy as sa
 
 from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL, from_us
 from ileti.config import Settings
 from ileti.errors import RateLimited
 from ileti.models import OutgoingText, SendCommand
-from ileti.store.schema import messages, orders, webhooks
 from tests.support.clock import FakeClock
+from tests.support.stored import is_dispatched, message_rows, webhook_attempts
 
 DELIVERED_TO = "+905330000099"
 UNDELIVERED_TO = "+905559990001"  # the documented always-undelivered test number
@@ -52,18 +51,6 @@ def command(*numbers: str, text: str = "saat") -> SendCommand:
     return SendCommand("ILETI", None, "0", None, (OutgoingText(text, numbers),))
 
 
-async def message_rows(rt: Runtime, order_id: int) -> list[tuple[str, int, str | None]]:
-    def read(conn: sa.Connection) -> list[tuple[str, int, str | None]]:
-        query = (
-            sa.select(messages.c.recipient, messages.c.status, messages.c.reason)
-            .where(messages.c.order_id == order_id)
-            .order_by(messages.c.id)
-        )
-        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
-
-    return await rt.store.read(read)
-
-
 async def test_the_carrier_finalises_exactly_when_the_delay_has_passed(
     stepped: Runtime, clock: FakeClock
 ) -> None:
@@ -96,19 +83,12 @@ async def test_a_scheduled_order_waits_for_its_minute(stepped: Runtime, clock: F
     schedule = SendCommand("ILETI", when, "0", None, (OutgoingText("sonra", (DELIVERED_TO,)),))
     order_id = await stepped.orders.send(issued.account, schedule)
 
-    async def dispatched() -> bool:
-        def read(conn: sa.Connection) -> bool:
-            query = sa.select(orders.c.dispatched).where(orders.c.id == order_id)
-            return bool(conn.execute(query).scalar_one())
-
-        return await stepped.store.read(read)
-
     clock.advance(2 * 3600)
     await stepped.carrier.step()
-    assert not await dispatched()
+    assert not await is_dispatched(stepped, order_id)
     clock.advance(3600 + 60)
     await stepped.carrier.step()
-    assert await dispatched()
+    assert await is_dispatched(stepped, order_id)
 
 
 def _closed_port() -> int:
@@ -125,27 +105,20 @@ async def test_a_failed_webhook_is_retried_only_after_its_backoff(
     await stepped.orders.send(issued.account, command(DELIVERED_TO))
     await stepped.carrier.step()  # queues "accepted"
 
-    async def attempts() -> list[tuple[int, str | None]]:
-        def read(conn: sa.Connection) -> list[tuple[int, str | None]]:
-            query = sa.select(webhooks.c.attempts, webhooks.c.last_error).order_by(webhooks.c.id)
-            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
-
-        return await stepped.store.read(read)
-
     await stepped.webhooks.step()
-    ((made, error),) = await attempts()
+    ((made, error),) = await webhook_attempts(stepped)
     assert made == 1 and error is not None and "Connect" in error
     clock.advance(9.9)  # the first retry is due 10 s later
     await stepped.webhooks.step()
-    assert [a for a, _ in await attempts()] == [1]
+    assert [a for a, _ in await webhook_attempts(stepped)] == [1]
     clock.advance(0.2)
     await stepped.webhooks.step()
-    assert [a for a, _ in await attempts()] == [2]
+    assert [a for a, _ in await webhook_attempts(stepped)] == [2]
     clock.advance(20.1)  # then 20 s; the third attempt is the last
     await stepped.webhooks.step()
     clock.advance(3600)
     assert await stepped.webhooks.step() is False
-    assert [a for a, _ in await attempts()] == [3]
+    assert [a for a, _ in await webhook_attempts(stepped)] == [3]
 
 
 async def test_the_database_rate_limit_refills_with_the_clock(

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from ileti.api.runtime import Runtime
 from ileti.clock import parse_local
@@ -26,13 +25,17 @@ from ileti.models import OutgoingText, SendCommand
 from ileti.services.accounts import Issued
 from ileti.services.auth import api_hash
 from ileti.services.outbox import filters
-from ileti.store import orders as orders_store
-from ileti.store import outbox as outbox_store
-from ileti.store.engine import normalize_url
-from ileti.store.orders import NewOrder
 from tests.support.clock import FakeClock
 from tests.support.http import auth, call
 from tests.support.runtime import asgi_client, running
+from tests.support.spec import MESSAGES
+from tests.support.stored import (
+    search_plan,
+    search_store,
+    statements_read,
+    store_messages,
+    uncommitted_message,
+)
 
 TOKEN = "outbox-control-token-0123456789"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -162,7 +165,7 @@ async def test_search_shows_messages_newest_first_as_the_outbox_describes_them(
     assert set(newest) == KEYS
     assert newest["account_key"] == "one-key" and newest["account_name"] == "one"
     assert (newest["sender"], newest["status"], newest["reason"]) == ("ACME", 110, None)
-    assert newest["status_message"] == "Mesaj gönderiliyor"
+    assert newest["status_message"] == MESSAGES[110]
     assert newest["submitted_at"] == START and DATE.match(newest["updated_at"])
     assert (newest["parts"], newest["charged"], newest["sent_at"]) == (1, True, None)
 
@@ -449,13 +452,7 @@ async def test_a_waiting_request_reads_nothing_while_nothing_changes(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
     one = await account(runtime, "one")
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(runtime.store.reader, "before_cursor_execute", seen)
-    try:
+    with statements_read(runtime) as statements:
         watcher = runtime.outbox_watcher
         before = watcher.probes
         await asyncio.sleep(0.2)
@@ -468,8 +465,6 @@ async def test_a_waiting_request_reads_nothing_while_nothing_changes(
         after = watcher.probes
         await asyncio.sleep(0.2)
         assert watcher.probes == after  # the wait ended: probing stopped
-    finally:
-        sa.event.remove(runtime.store.reader, "before_cursor_execute", seen)
 
 
 async def test_waits_are_bounded_per_account_and_all_wake_on_one_message(
@@ -532,35 +527,20 @@ async def test_a_late_commit_below_the_newest_id_still_wakes_the_waiter(
     settings = Settings(database_url=postgres_url, admin_token=TOKEN, delivery_poll_seconds=0)
     async with running(settings) as (rt, client):
         early, late = await account(rt, "early"), await account(rt, "late")
-        engine = sa.create_engine(normalize_url(postgres_url))
-        try:
-            with engine.connect() as conn:
-                pending = conn.begin()
-                orders_store.insert_order(
-                    conn,
-                    NewOrder(
-                        account_id=late.account.id,
-                        sender="ILETI",
-                        iys=False,
-                        iys_list=None,
-                        submit_at=parse_local(START),
-                        send_at=parse_local(START),
-                        scheduled=False,
-                        price=1,
-                        fingerprint="f" * 64,
-                        texts=[("Kodunuz 777111", 1)],
-                        messages=[(0, TO, 110, None, True)],
-                    ),
-                )
-                waiting = asyncio.create_task(get(client, "/code", recipient=TO, wait="10"))
-                await eventually(lambda: rt.outbox_watcher.waiting(None) == 1)
-                await send(rt, early, OTHER_TO, text="önce biten")
-                await asyncio.sleep(0.3)  # the watcher has seen the higher id by now
-                assert not waiting.done()
-                pending.commit()
-            status, body = await waiting
-        finally:
-            engine.dispose()
+        with uncommitted_message(
+            postgres_url,
+            account_id=late.account.id,
+            recipient=TO,
+            text="Kodunuz 777111",
+            at=parse_local(START),
+        ) as commit:
+            waiting = asyncio.create_task(get(client, "/code", recipient=TO, wait="10"))
+            await eventually(lambda: rt.outbox_watcher.waiting(None) == 1)
+            await send(rt, early, OTHER_TO, text="önce biten")
+            await asyncio.sleep(0.3)  # the watcher has seen the higher id by now
+            assert not waiting.done()
+            commit()
+        status, body = await waiting
     assert status == 200, body
     assert (body["code"], body["message"]["account_key"]) == ("777111", "late-key")
 
@@ -662,39 +642,12 @@ async def test_code_waits_for_a_message_that_holds_a_code(
 
 async def test_a_search_by_recipient_walks_the_recipient_index(runtime: Runtime) -> None:
     one = await account(runtime, "one")
-    dialect = runtime.store.dialect
-    rows = [(0, f"+9053300{i % 2000:05d}", 110, None, True) for i in range(20_000)]
-    order = NewOrder(
-        account_id=one.account.id,
-        sender="ILETI",
-        iys=False,
-        iys_list=None,
-        submit_at=parse_local(START),
-        send_at=parse_local(START),
-        scheduled=False,
-        price=len(rows),
-        fingerprint="0" * 64,
-        texts=[("toplu", 1)],
-        messages=rows,
-    )
-    runtime.store.write_sync(lambda conn: orders_store.insert_order(conn, order))
-    if dialect == "postgresql":
-        runtime.store.write_sync(lambda conn: conn.exec_driver_sql("ANALYZE"))
-    explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+    recipients = [f"+9053300{i % 2000:05d}" for i in range(20_000)]
+    store_messages(runtime, one.account.id, recipients, "toplu", parse_local(START))
     for account_id in (None, one.account.id):
-        query = outbox_store.search_query(
-            dialect, filters(account_id=account_id, recipient="05330000042"), 101
+        text = await search_plan(
+            runtime, filters(account_id=account_id, recipient="05330000042"), 101
         )
-        sql = str(
-            query.compile(
-                dialect=runtime.store.reader.dialect, compile_kwargs={"literal_binds": True}
-            )
-        )
-
-        def plan(conn: sa.Connection, sql: str = sql) -> str:
-            return "\n".join(str(row) for row in conn.exec_driver_sql(explain + sql))
-
-        text = await runtime.store.read(plan)
         assert "ix_messages_recipient" in text, text
-        found = await runtime.store.read(outbox_store.search, filters(recipient="5330000042"), 50)
+        found = await search_store(runtime, filters(recipient="5330000042"), 50)
         assert len(found) == 10 and {m.recipient for m in found} == {"+905330000042"}

@@ -15,8 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from ileti.api.runtime import Runtime
 from ileti.clock import ISTANBUL
@@ -24,14 +22,15 @@ from ileti.config import Settings
 from ileti.errors import InsufficientBalance
 from ileti.models import OutgoingText, SendCommand
 from ileti.services.accounts import Issued
-from ileti.store.errors import CommitUnknown
-from ileti.store.schema import accounts, messages, orders, rate_limits
 from tests.support.http import auth, call
 from tests.support.runtime import asgi_client, started
+from tests.support.spec import MESSAGES
+from tests.support.spec import status as spec_status
+from tests.support.stored import COMMIT_UNKNOWN, account_facts, port_of, through_port
 
 REDIS_URL = os.environ.get("ILETI_TEST_REDIS_URL", "").strip()
 REQUIRE_REDIS = os.environ.get("ILETI_TEST_REQUIRE_REDIS", "") not in ("", "0")
-OK = {"code": 200, "message": "İşlem başarılı"}
+OK = spec_status(200)
 
 _texts = iter(range(10**9))
 
@@ -54,30 +53,6 @@ async def send(client: httpx.AsyncClient, issued: Issued, order: dict[str, Any])
     return await call(client, "send-sms", {"authentication": auth(issued), "order": order})
 
 
-async def facts(rt: Runtime, account_id: int) -> dict[str, Any]:
-    """What is stored for an account: balance, orders, messages, rate-limit state."""
-
-    def read(conn: sa.Connection) -> dict[str, Any]:
-        def count(table: sa.Table) -> int:
-            query = sa.select(sa.func.count()).where(table.c.account_id == account_id)
-            return int(conn.execute(query).scalar_one())
-
-        balance = conn.execute(
-            sa.select(accounts.c.balance).where(accounts.c.id == account_id)
-        ).scalar_one()
-        tat = conn.execute(
-            sa.select(rate_limits.c.tat).where(rate_limits.c.account_id == account_id)
-        ).scalar()
-        return {
-            "balance": balance,
-            "orders": count(orders),
-            "messages": count(messages),
-            "tat": tat,
-        }
-
-    return await rt.store.read(read)
-
-
 # -- a refusal spends nothing ----------------------------------------------------------
 
 
@@ -95,27 +70,27 @@ async def test_refused_orders_spend_no_rate_limit(
     452 leaves the whole burst in place (before: the next order answered 429)."""
     issued = await runtime.accounts.create("acme", senders=("ILETI",), balance=5)
     account_id = issued.account.id
-    before = await facts(runtime, account_id)
+    before = await account_facts(runtime, account_id)
 
     status, body = await send(client, issued, order_of(numbers(20)))  # 20 credits, 5 held
-    assert (status, body["status"]) == (402, {"code": 402, "message": "Bakiye yetersiz"})
+    assert (status, body["status"]) == (402, spec_status(402))
     await runtime.blacklist.add(account_id, "+905330000000")
     status, body = await send(client, issued, order_of(["+905330000000", "+905999000000"]))
-    assert (status, body["status"]) == (452, {"code": 452, "message": "Mesaj alıcıları hatalı"})
-    assert await facts(runtime, account_id) == before
+    assert (status, body["status"]) == (452, spec_status(452))
+    assert await account_facts(runtime, account_id) == before
 
     await runtime.accounts.add_balance(issued.account.key, 100)
     repeated = order_of(numbers(1, 100))
     status, body = await send(client, issued, repeated)
     assert (status, body["status"]) == (200, OK)
     status, body = await send(client, issued, repeated)
-    assert (status, body["status"]) == (451, {"code": 451, "message": "Tekrar eden sipariş"})
+    assert (status, body["status"]) == (451, spec_status(451))
     # 19 of the burst are left: a 19-recipient order passes, the next one is limited.
     status, body = await send(client, issued, order_of(numbers(19, 200)))
     assert (status, body["status"]) == (200, OK)
     status, body = await send(client, issued, order_of(numbers(1, 300)))
-    assert (status, body["status"]) == (429, {"code": 429, "message": "İstek limiti aşıldı"})
-    after = await facts(runtime, account_id)
+    assert (status, body["status"]) == (429, spec_status(429))
+    after = await account_facts(runtime, account_id)
     assert (after["balance"], after["orders"], after["messages"]) == (105 - 1 - 19, 2, 20)
 
 
@@ -139,7 +114,9 @@ async def test_refused_orders_give_redis_back_what_they_took(sqlite_url: str) ->
         assert (status, body["status"]) == (200, OK)
         status, body = await send(client, issued, order_of(numbers(1, 50)))
         assert (status, body["status"]["code"]) == (429, 429)
-        assert (await facts(rt, issued.account.id))["tat"] is None  # nothing in the database
+        assert (await account_facts(rt, issued.account.id))[
+            "tat"
+        ] is None  # nothing in the database
 
 
 async def test_one_send_is_one_durable_commit(runtime: Runtime) -> None:
@@ -171,8 +148,8 @@ async def test_a_refusal_fails_only_its_own_caller_in_a_batch(runtime: Runtime) 
     assert runtime.store.writer.batches == before + 1
     assert isinstance(results[0], int) and isinstance(results[2], int)
     assert isinstance(results[1], InsufficientBalance)
-    assert (await facts(runtime, rich.account.id))["orders"] == 2
-    assert await facts(runtime, poor.account.id) == {
+    assert (await account_facts(runtime, rich.account.id))["orders"] == 2
+    assert await account_facts(runtime, poor.account.id) == {
         "balance": 0,
         "orders": 0,
         "messages": 0,
@@ -193,10 +170,10 @@ async def test_a_cancelled_order_reads_as_not_charged(
     )
     assert status == 200
     order_id = body["order"]["id"]
-    assert (await facts(runtime, issued.account.id))["balance"] == 8
+    assert (await account_facts(runtime, issued.account.id))["balance"] == 8
     request = {"authentication": auth(issued), "order": {"id": order_id}}
     assert await call(client, "cancel-order", request) == (200, {"status": OK})
-    assert (await facts(runtime, issued.account.id))["balance"] == 10
+    assert (await account_facts(runtime, issued.account.id))["balance"] == 10
     status, body = await call(client, "get-report", request)
     assert status == 200
     assert (body["order"]["status"], body["order"]["price"]) == (115, 0)
@@ -299,14 +276,9 @@ class CommitCutter:
 
 @contextlib.asynccontextmanager
 async def through_cutter(postgres_url: str) -> AsyncIterator[tuple[CommitCutter, Runtime]]:
-    url = make_url(postgres_url)
-    with CommitCutter(url.port or 5432) as cutter:
-        proxied = url.set(host="127.0.0.1", port=cutter.port).update_query_dict(
-            {"sslmode": "disable"}
-        )
+    with CommitCutter(port_of(postgres_url)) as cutter:
         settings = Settings(
-            database_url=proxied.render_as_string(hide_password=False),
-            delivery_poll_seconds=0,
+            database_url=through_port(postgres_url, cutter.port), delivery_poll_seconds=0
         )
         async with started(settings) as rt:
             yield cutter, rt
@@ -321,11 +293,11 @@ async def test_a_lost_commit_answer_is_503_not_451(postgres_url: str) -> None:
         assert cutter.cuts == 1
         assert (status, body["status"]) == (
             503,
-            {"code": 503, "message": "Sunucu geçici olarak servis dışı"},
+            spec_status(503),
         )
         # It did commit, once: charged once, one order. The client's retry is the
         # duplicate it really is.
-        stored = await facts(rt, issued.account.id)
+        stored = await account_facts(rt, issued.account.id)
         assert (stored["balance"], stored["orders"], stored["messages"]) == (9, 1, 1)
         status, body = await send(client, issued, order)
         assert (status, body["status"]["code"]) == (451, 451)
@@ -350,8 +322,8 @@ async def test_a_lost_commit_answer_fails_every_write_of_the_batch(postgres_url:
             return_exceptions=True,
         )
         assert cutter.cuts == 1
-        assert [type(r) for r in results] == [CommitUnknown, CommitUnknown]
-        stored = await facts(rt, issued.account.id)
+        assert [type(r) for r in results] == [COMMIT_UNKNOWN, COMMIT_UNKNOWN]
+        stored = await account_facts(rt, issued.account.id)
         assert (stored["balance"], stored["orders"], stored["messages"]) == (8, 2, 2)
 
 
@@ -371,8 +343,8 @@ async def test_a_lost_commit_answer_of_a_cancel_is_503_not_455(postgres_url: str
             return_exceptions=True,
         )
         assert cutter.cuts == 1
-        assert [type(r) for r in results] == [CommitUnknown, CommitUnknown]
-        assert (await facts(rt, issued.account.id))["balance"] == 10  # refunded, once each
+        assert [type(r) for r in results] == [COMMIT_UNKNOWN, COMMIT_UNKNOWN]
+        assert (await account_facts(rt, issued.account.id))["balance"] == 10  # refunded, once each
         status, body = await call(client, "get-report", request)
         assert (status, body["order"]["status"], body["order"]["price"]) == (200, 115, 0)
 
@@ -397,11 +369,11 @@ async def test_the_same_bad_page_gets_the_same_code_in_every_action(
         }
 
     expected = {
-        "abc": (422, "İstek içerisindeki değerler doğrulanamadı."),
-        "1x": (422, "İstek içerisindeki değerler doğrulanamadı."),
-        "0": (464, "Page değeri 1 den başlamalı."),
-        "-3": (464, "Page değeri 1 den başlamalı."),
-        "99999999999999999999999": (464, "Page değeri 1 den başlamalı."),
+        "abc": (422, MESSAGES[422]),
+        "1x": (422, MESSAGES[422]),
+        "0": (464, MESSAGES[464]),
+        "-3": (464, MESSAGES[464]),
+        "99999999999999999999999": (464, MESSAGES[464]),
     }
     for page, (code, message) in expected.items():
         for action, request in requests(page).items():
@@ -433,5 +405,5 @@ async def test_get_reports_refuses_what_is_not_a_day_with_458(
     request = {"authentication": auth(issued), "filter": {"start": span[0], "end": span[1]}}
     assert await call(client, "get-reports", request) == (
         458,
-        {"status": {"code": 458, "message": "Tarih aralığı hatalı"}},
+        {"status": spec_status(458)},
     )

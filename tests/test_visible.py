@@ -30,14 +30,15 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
 
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.logs import safe_url
 from ileti.services.accounts import Issued
+from tests.support.spec import json_body
+from tests.support.stored import message_id_of
 
-UNAUTHORIZED_JSON = '{"response":{"status":{"code":401,"message":"Üyelik bilgileri hatalı"}}}'
+UNAUTHORIZED_JSON = json_body(401).decode()
 PENDING_TO = "+905559990002"  # the documented always-pending number: one report only
 PASSWORD = "s3cret-pw"
 QUERY_SECRET = "q-secret-token"
@@ -205,11 +206,7 @@ async def send_one(runtime: Runtime, client: httpx.AsyncClient, url: str) -> tup
     assert r.status_code == 200, r.text
     order_id = int(r.json()["response"]["order"]["id"])
 
-    def read(conn: Any) -> int:
-        query = text("SELECT id FROM messages WHERE order_id = :o")
-        return int(conn.execute(query, {"o": order_id}).scalar_one())
-
-    return issued, await runtime.store.read(read)
+    return issued, await message_id_of(runtime, order_id)
 
 
 def capture_webhook_logs(caplog: pytest.LogCaptureFixture) -> None:

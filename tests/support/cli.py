@@ -17,7 +17,9 @@ def invoke(args: list[str], env: dict[str, str | None] | None = None) -> Result:
     base: dict[str, str | None] = {"ILETI_DATABASE_URL": None}
 
     def run() -> Result:
-        return CliRunner().invoke(cli, args, env=base | (env or {}), catch_exceptions=True)
+        return CliRunner().invoke(
+            cli, args, env=base | (env or {}), catch_exceptions=True, prog_name="ileti"
+        )
 
     try:
         asyncio.get_running_loop()

@@ -28,8 +28,12 @@ from ileti.store import accounts as account_store
 from ileti.store import blacklist as blacklist_store
 from ileti.store import webhooks as webhook_store
 from ileti.store.engine import normalize_url
+from ileti.store.errors import CommitUnknown
 from ileti.store.migrate import current, head
-from ileti.store.schema import accounts, messages, orders
+from ileti.store.schema import accounts, messages, orders, rate_limits, webhooks
+
+#: A write whose COMMIT answer was lost (the store's own error), for tests to expect.
+COMMIT_UNKNOWN = CommitUnknown
 
 # -- through a running instance's store ---------------------------------------------------
 
@@ -317,3 +321,207 @@ def refuse_sqlite_writes(store: Store) -> None:
 
     for engine in {store.reader, store.writer_engine}:
         sa.event.listen(engine, "connect", query_only)
+
+
+# -- orders and background work (issue 7's write path, stepped on a clock) ---------------
+
+
+async def account_facts(rt: Runtime, account_id: int) -> dict[str, Any]:
+    """What is stored for an account: balance, orders, messages, rate-limit state."""
+
+    def read(conn: sa.Connection) -> dict[str, Any]:
+        def count(table: sa.Table) -> int:
+            query = sa.select(sa.func.count()).where(table.c.account_id == account_id)
+            return int(conn.execute(query).scalar_one())
+
+        balance = conn.execute(
+            sa.select(accounts.c.balance).where(accounts.c.id == account_id)
+        ).scalar_one()
+        tat = conn.execute(
+            sa.select(rate_limits.c.tat).where(rate_limits.c.account_id == account_id)
+        ).scalar()
+        return {
+            "balance": balance,
+            "orders": count(orders),
+            "messages": count(messages),
+            "tat": tat,
+        }
+
+    return await rt.store.read(read)
+
+
+async def message_rows(rt: Runtime, order_id: int) -> list[tuple[str, int, str | None]]:
+    """(recipient, status, reason) of an order's messages, in order."""
+
+    def read(conn: sa.Connection) -> list[tuple[str, int, str | None]]:
+        query = (
+            sa.select(messages.c.recipient, messages.c.status, messages.c.reason)
+            .where(messages.c.order_id == order_id)
+            .order_by(messages.c.id)
+        )
+        return [(r.recipient, r.status, r.reason) for r in conn.execute(query)]
+
+    return await rt.store.read(read)
+
+
+async def is_dispatched(rt: Runtime, order_id: int) -> bool:
+    def read(conn: sa.Connection) -> bool:
+        query = sa.select(orders.c.dispatched).where(orders.c.id == order_id)
+        return bool(conn.execute(query).scalar_one())
+
+    return await rt.store.read(read)
+
+
+async def webhook_attempts(rt: Runtime) -> list[tuple[int, str | None]]:
+    """(attempts, last error) of every queued webhook, oldest first."""
+
+    def read(conn: sa.Connection) -> list[tuple[int, str | None]]:
+        query = sa.select(webhooks.c.attempts, webhooks.c.last_error).order_by(webhooks.c.id)
+        return [(r.attempts, r.last_error) for r in conn.execute(query)]
+
+    return await rt.store.read(read)
+
+
+def through_port(url: str, port: int) -> str:
+    """A PostgreSQL URL pointed at 127.0.0.1:``port`` (a proxy), without TLS."""
+    parsed = sa.engine.make_url(url).set(host="127.0.0.1", port=port)
+    return parsed.update_query_dict({"sslmode": "disable"}).render_as_string(hide_password=False)
+
+
+def port_of(url: str) -> int:
+    return sa.engine.make_url(url).port or 5432
+
+
+# -- an account's own rows (state: seed, export, reset) -----------------------------------
+
+#: Deep get-blacklist pages start from a bookmark every this many entries.
+BOOKMARK_STEP = blacklist_store.BOOKMARK_STEP
+
+
+async def rows_of_account(rt: Runtime, account_key: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows an account owns, by table."""
+    from ileti.store.schema import metadata
+
+    def read(conn: sa.Connection) -> dict[str, list[tuple[Any, ...]]]:
+        t = metadata.tables
+        (account_id,) = conn.execute(
+            sa.select(t["accounts"].c.id).where(t["accounts"].c.key == account_key)
+        ).one()
+        own_orders = sa.select(t["orders"].c.id).where(t["orders"].c.account_id == account_id)
+        queries = {
+            name: sa.select(t[name]).where(t[name].c.account_id == account_id)
+            for name in ("orders", "messages", "webhooks", "blacklist", "rate_limits")
+        }
+        queries["order_texts"] = sa.select(t["order_texts"]).where(
+            t["order_texts"].c.order_id.in_(own_orders)
+        )
+        return {
+            name: sorted((tuple(r) for r in conn.execute(query)), key=repr)
+            for name, query in queries.items()
+        }
+
+    return await rt.store.read(read)
+
+
+async def blacklist_entries(rt: Runtime, account_id: int) -> list[tuple[int, int, str]]:
+    """(number, blocked_at, source) of every entry, in get-blacklist order."""
+    entries = await rt.store.read(lambda conn: list(blacklist_store.entries(conn, account_id)))
+    return [(e.number, e.blocked_at, e.source) for e in entries]
+
+
+async def message_id_of(rt: Runtime, order_id: int) -> int:
+    """The id of an order's only message."""
+    found = await rows(rt, "SELECT id FROM messages WHERE order_id = :o", o=order_id)
+    (row,) = found
+    return int(row.id)
+
+
+# -- outbox search (the recipient index, a late commit) -----------------------------------
+
+
+def _new_order(account_id: int, at: int, texts: list[tuple[str, int]], rows: list[Any]) -> Any:
+    from ileti.store.orders import NewOrder
+
+    return NewOrder(
+        account_id=account_id,
+        sender="ILETI",
+        iys=False,
+        iys_list=None,
+        submit_at=at,
+        send_at=at,
+        scheduled=False,
+        price=len(rows),
+        fingerprint="0" * 64,
+        texts=texts,
+        messages=rows,
+    )
+
+
+def store_messages(rt: Runtime, account_id: int, recipients: list[str], text: str, at: int) -> None:
+    """One order of waiting messages to ``recipients``, written straight into the store
+    (many at once, faster than send-sms), and the planner told about them."""
+    from ileti.store import orders as orders_store
+
+    rows = [(0, recipient, 110, None, True) for recipient in recipients]
+    order = _new_order(account_id, at, [(text, 1)], rows)
+    rt.store.write_sync(lambda conn: orders_store.insert_order(conn, order))
+    if rt.store.dialect == "postgresql":
+        rt.store.write_sync(lambda conn: conn.exec_driver_sql("ANALYZE"))
+
+
+@contextlib.contextmanager
+def uncommitted_message(
+    url: str, *, account_id: int, recipient: str, text: str, at: int
+) -> Iterator[Callable[[], None]]:
+    """A message written in a transaction held open on a connection of its own (its id
+    taken, not yet visible); yields the function that commits it."""
+    from ileti.store import orders as orders_store
+
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.connect() as conn:
+            pending = conn.begin()
+            rows = [(0, recipient, 110, None, True)]
+            orders_store.insert_order(conn, _new_order(account_id, at, [(text, 1)], rows))
+            yield pending.commit
+    finally:
+        engine.dispose()
+
+
+async def search_plan(rt: Runtime, filters: Any, limit: int) -> str:
+    """The database's plan for the outbox search with these filters."""
+    from ileti.store import outbox as outbox_store
+
+    dialect = rt.store.dialect
+    query = outbox_store.search_query(dialect, filters, limit)
+    sql = str(
+        query.compile(dialect=rt.store.reader.dialect, compile_kwargs={"literal_binds": True})
+    )
+    explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+
+    def plan(conn: sa.Connection) -> str:
+        return "\n".join(str(row) for row in conn.exec_driver_sql(explain + sql))
+
+    return await rt.store.read(plan)
+
+
+async def search_store(rt: Runtime, filters: Any, limit: int) -> list[Any]:
+    """The outbox search as the store answers it."""
+    from ileti.store import outbox as outbox_store
+
+    return await rt.store.read(outbox_store.search, filters, limit)
+
+
+@contextlib.contextmanager
+def statements_read(rt: Runtime) -> Iterator[list[str]]:
+    """Every SQL statement the instance's read connections run while inside."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(rt.store.reader, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(rt.store.reader, "before_cursor_execute", record)
