@@ -20,7 +20,7 @@ from ileti.clock import format_local
 from ileti.config import Settings
 from ileti.models import OutgoingText, SendCommand
 from ileti.services.auth import api_hash
-from ileti.store.schema import webhooks
+from ileti.store.schema import blacklist, inbound, webhooks
 from tests.conftest import asgi_client
 from tests.support.clock import FakeClock
 
@@ -386,3 +386,193 @@ async def test_a_replay_without_a_url_now_is_409(
     r = await client.post(f"/_ileti/webhooks/{one_id}/replay", headers=ONE)
     assert (r.status_code, r.json()["error"]["field"]) == (409, "webhook_url")
     assert len(await webhook_rows(rt)) == 1
+
+
+# -- the short code and inbound opt-outs -----------------------------------------------
+
+SENDER = "+905331112233"
+
+
+async def inbound_rows(rt: Runtime) -> list[tuple[str, str, str, str | None]]:
+    def read(conn: sa.Connection) -> list[tuple[str, str, str, str | None]]:
+        query = sa.select(inbound.c.sender, inbound.c.recipient, inbound.c.text, inbound.c.action)
+        return [tuple(row) for row in conn.execute(query.order_by(inbound.c.id))]  # type: ignore[misc]
+
+    return await rt.store.read(read)
+
+
+async def blacklist_rows(rt: Runtime) -> list[tuple[int, int, str]]:
+    def read(conn: sa.Connection) -> list[tuple[int, int, str]]:
+        query = sa.select(blacklist.c.account_id, blacklist.c.number, blacklist.c.source)
+        return [tuple(row) for row in conn.execute(query.order_by(blacklist.c.number))]  # type: ignore[misc]
+
+    return await rt.store.read(read)
+
+
+@pytest.fixture
+async def short_code(rt: Runtime) -> None:
+    await two_accounts(rt, None)
+    await rt.accounts.update("one-key", short_code="7889")
+
+
+async def test_the_short_code_is_an_account_setting(rt: Runtime, client: httpx.AsyncClient) -> None:
+    await two_accounts(rt, None)
+    r = await client.patch("/_ileti/accounts/one-key", headers=ONE, json={"short_code": " 7889 "})
+    assert (r.status_code, r.json()["short_code"]) == (200, "7889")
+    for bad in ("78a9", "12", "123456789", "+7889"):
+        r = await client.patch("/_ileti/accounts/one-key", headers=ONE, json={"short_code": bad})
+        assert (r.status_code, r.json()["error"]["field"]) == (400, "short_code")
+        assert r.json()["error"]["message"].startswith("short code: 3 to 8 digits")
+    assert (await rt.accounts.get("one-key")).short_code == "7889"
+    r = await client.patch("/_ileti/accounts/one-key", headers=ONE, json={"short_code": None})
+    assert (r.status_code, r.json()["short_code"]) == (200, None)
+    body = {"name": "three", "short_code": "3338"}
+    r = await client.post("/_ileti/accounts", headers=ADMIN, json=body)
+    assert (r.status_code, r.json()["account"]["short_code"]) == (201, "3338")
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("RET", "RET"),
+        ("  ret ", "RET"),
+        ("İPTAL", "IPTAL"),
+        ("iptal", "IPTAL"),
+        ("ıptal", "IPTAL"),
+        ("IPTAL", "IPTAL"),
+        ("Stop", "STOP"),
+        ("ONE RET", "RET"),
+        ("one   ret", "RET"),
+        ("RET One", "RET"),
+        ("One İptal", "IPTAL"),
+    ],
+)
+async def test_an_opt_out_keyword_to_the_short_code_blacklists_the_sender(
+    rt: Runtime, client: httpx.AsyncClient, short_code: None, text: str, keyword: str
+) -> None:
+    body = {"from": "05331112233", "to": "7889", "text": text}
+    r = await client.post("/_ileti/inbound", headers=ONE, json=body)
+    assert r.status_code == 201
+    got = r.json()
+    assert (got["action"], got["keyword"], got["already_listed"]) == ("blacklisted", keyword, False)
+    message = got["message"]
+    assert (message["from"], message["to"], message["text"], message["action"]) == (
+        SENDER,
+        "7889",
+        text,
+        "blacklisted",
+    )
+    one = await rt.accounts.get("one-key")
+    assert await blacklist_rows(rt) == [(one.id, 905331112233, "keyword")]
+    r = await client.post("/_ileti/inbound", headers=ONE, json=body)
+    assert (r.json()["action"], r.json()["already_listed"]) == ("blacklisted", True)
+    assert len(await blacklist_rows(rt)) == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["RET lütfen", "RETT", "", "two RET", "R E T", "RET RET", "ONE", "iptal et"]
+)
+async def test_other_texts_are_kept_and_do_nothing(
+    rt: Runtime, client: httpx.AsyncClient, short_code: None, text: str
+) -> None:
+    r = await client.post(
+        "/_ileti/inbound", headers=ONE, json={"from": SENDER, "to": "7889", "text": text}
+    )
+    assert r.status_code == 201
+    assert (r.json()["action"], r.json()["keyword"]) == (None, None)
+    assert await inbound_rows(rt) == [(SENDER, "7889", text, None)]
+    assert await blacklist_rows(rt) == []
+
+
+async def test_a_keyword_to_another_number_is_kept_and_does_nothing(
+    rt: Runtime, client: httpx.AsyncClient, short_code: None
+) -> None:
+    for to, headers in (("7890", ONE), ("3338", ONE), ("7889", TWO)):  # two has no short code
+        r = await client.post(
+            "/_ileti/inbound", headers=headers, json={"from": SENDER, "to": to, "text": "RET"}
+        )
+        assert (r.status_code, r.json()["action"]) == (201, None)
+    assert [row[1] for row in await inbound_rows(rt)] == ["7890", "3338", "7889"]
+    assert await blacklist_rows(rt) == []
+
+
+async def test_an_opted_out_number_is_skipped_and_listed(
+    rt: Runtime, client: httpx.AsyncClient, short_code: None
+) -> None:
+    body = {"key": "one-key", "from": SENDER, "to": "7889", "text": "ONE RET"}
+    r = await client.post("/_ileti/inbound", headers=ADMIN, json=body)
+    assert r.json()["action"] == "blacklisted"
+    account = await rt.accounts.get("one-key")
+    recipients = (SENDER, DELIVERED_TO)
+    command = SendCommand("ILETI", None, "0", None, (OutgoingText("kampanya", recipients),))
+    order_id = await rt.orders.send(account, command)
+    r = await client.get("/_ileti/outbox", headers=ONE, params={"order": order_id})
+    found = {m["recipient"]: (m["status"], m["reason"]) for m in r.json()["messages"]}
+    assert found == {SENDER: (112, "blacklisted"), DELIVERED_TO: (110, None)}
+    one = await rt.accounts.get("one-key")
+    hash_hex = api_hash("one-key", "one-secret")
+    request = {"request": {"authentication": {"key": "one-key", "hash": hash_hex}}}
+    r = await client.post("/v1/get-blacklist/json", json=request)
+    listed = r.json()["response"]["blacklist"]
+    assert (int(listed["count"]), listed["number"]) == (1, [SENDER])
+    assert one.blacklist_count == 1
+    entries: list[Any] = []
+    rt.blacklist.export(one.id, lambda found: entries.extend(found))
+    assert [(e.number, e.source) for e in entries] == [(905331112233, "keyword")]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "field"),
+    [
+        (ONE, {"from": "12345", "to": "7889", "text": "RET"}, 400, "from"),
+        (ONE, {"from": "+902125551212", "to": "7889", "text": "RET"}, 400, "from"),
+        (ONE, {"to": "7889", "text": "RET"}, 400, "from"),
+        (ONE, {"from": SENDER, "text": "RET"}, 400, "to"),
+        (ONE, {"from": SENDER, "to": "7889"}, 400, "text"),
+        (ONE, {"from": SENDER, "to": "", "text": "RET"}, 400, "to"),
+        (ONE, {"from": SENDER, "to": "7" * 17, "text": "RET"}, 400, "to"),
+        (ONE, {"from": SENDER, "to": "7889", "text": "x" * 1001}, 400, "text"),
+        (ONE, {"from": 5331112233, "to": "7889", "text": "RET"}, 400, "from"),
+        (ONE, {"from": SENDER, "to": "7889", "text": "RET", "extra": 1}, 400, "extra"),
+        (ADMIN, {"from": SENDER, "to": "7889", "text": "RET"}, 400, "key"),
+        (ONE, {"key": "two-key", "from": SENDER, "to": "7889", "text": "RET"}, 404, "key"),
+    ],
+)
+async def test_bad_inbound_messages_are_refused_and_change_nothing(
+    rt: Runtime,
+    client: httpx.AsyncClient,
+    short_code: None,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    status: int,
+    field: str,
+) -> None:
+    r = await client.post("/_ileti/inbound", headers=headers, json=body)
+    assert (r.status_code, r.json()["error"]["field"]) == (status, field)
+    assert r.json()["error"]["message"]
+    assert await inbound_rows(rt) == []
+    assert await blacklist_rows(rt) == []
+
+
+async def test_inbound_messages_are_listed_newest_first_in_scope(
+    rt: Runtime, client: httpx.AsyncClient, short_code: None
+) -> None:
+    for text in ("a", "b", "c"):
+        await client.post(
+            "/_ileti/inbound", headers=ONE, json={"from": SENDER, "to": "7889", "text": text}
+        )
+    await client.post("/_ileti/inbound", headers=TWO, json={"from": SENDER, "to": "1", "text": "d"})
+    r = await client.get("/_ileti/inbound", headers=ONE, params={"limit": 2})
+    page = r.json()
+    assert [m["text"] for m in page["messages"]] == ["c", "b"]
+    assert page["messages"][0]["account_key"] == "one-key"
+    r = await client.get(page["next"], headers=ONE)
+    assert ([m["text"] for m in r.json()["messages"]], r.json()["next"]) == (["a"], None)
+    r = await client.get("/_ileti/inbound", headers=TWO)
+    assert [m["text"] for m in r.json()["messages"]] == ["d"]
+    r = await client.get("/_ileti/inbound", headers=TWO, params={"key": "one-key"})
+    assert (r.status_code, r.json()["error"]["field"]) == (404, "key")
+    r = await client.get("/_ileti/inbound", headers=ADMIN)
+    assert [m["text"] for m in r.json()["messages"]] == ["d", "c", "b", "a"]
+    r = await client.get("/_ileti/inbound", headers=ADMIN, params={"limit": 0})
+    assert (r.status_code, r.json()["error"]["field"]) == (400, "limit")
