@@ -1611,3 +1611,97 @@ async def test_outbox_wait_sees_a_message_sent_while_it_waits(
     command = SendCommand("ILETI", None, "0", None, (OutgoingText("Kod 7070", ("05330000099",)),))
     await runtime.orders.send(issued.account, command)
     assert ok(await waiting).stdout == "7070\n"
+
+
+# -- webhooks and inbound opt-outs ---------------------------------------------------
+
+
+def test_webhook_commands_list_replay_and_test(database_url: str) -> None:
+    ok(
+        ileti(
+            database_url,
+            *("account", "create", "one", "--key", "one-key", "--test-number", "05330000009"),
+            *("--webhook-url", "http://hook:pa55@127.0.0.1:9/hook?t=1"),
+        )
+    )
+    ok(ileti(database_url, "account", "create", "two", "--key", "two-key"))
+    made = json.loads(ok(ileti(database_url, "webhook", "test", "one-key", "--json")).stdout)
+    assert made["body"] == (
+        '{"report":{"id":0,"packet_id":0,"status":"delivered","to":"+905330000009",'
+        '"body":"ileti test webhook"}}'
+    )
+    assert (made["url"], made["status"], made["attempts"]) == (
+        "http://127.0.0.1:9/hook",
+        "pending",
+        0,
+    )
+    result = ok(ileti(database_url, "webhook", "replay", str(made["id"])))
+    assert result.stdout == (
+        f"Webhook {made['id']} queued as webhook {made['id'] + 1} to http://127.0.0.1:9/hook.\n"
+    )
+    rows = json.loads(ok(ileti(database_url, "webhook", "list", "one-key", "--json")).stdout)
+    assert [(r["id"], r["body"]) for r in rows] == [
+        (made["id"] + 1, made["body"]),
+        (made["id"], made["body"]),
+    ]
+    table = ok(ileti(database_url, "webhook", "list")).stdout
+    assert table.count("pending") == 2 and "pa55" not in table
+    assert ok(ileti(database_url, "webhook", "list", "two-key")).stderr == "No webhooks.\n"
+    failed(ileti(database_url, "webhook", "test", "two-key"), "no webhook URL", 1)
+    failed(ileti(database_url, "webhook", "test", "nobody"), "no account with key", 1)
+    failed(ileti(database_url, "webhook", "replay", "999"), "no webhook with id 999", 1)
+    failed(ileti(database_url, "webhook", "replay", "x"), "ID", 2)
+    failed(ileti(database_url, "webhook", "list", "--status", "lost"), "--status", 2)
+    assert len(json.loads(ileti(database_url, "webhook", "list", "--json").stdout)) == 2
+
+
+def test_inbound_command_blacklists_on_an_opt_out_keyword(database_url: str) -> None:
+    ok(ileti(database_url, "account", "create", "acme", "--key", "acme-key"))
+    shown = json.loads(
+        ok(
+            ileti(database_url, "account", "update", "acme-key", "--short-code", "7889", "--json")
+        ).stdout
+    )
+    assert shown["short_code"] == "7889"
+    failed(
+        ileti(database_url, "account", "update", "acme-key", "--short-code", "78a"),
+        "short code: 3 to 8 digits",
+        2,
+    )
+    send = ("inbound", "acme-key", "--from", "05331112233", "--to")
+    result = ok(ileti(database_url, *send, "7889", "--text", "RET lütfen"))
+    assert result.stdout == "Inbound message 1 kept; no action.\n"
+    result = ok(ileti(database_url, *send, "7890", "--text", "RET"))
+    assert result.stdout == "Inbound message 2 kept; no action.\n"
+    assert ok(ileti(database_url, "blacklist", "list", "acme-key")).stdout == ""
+    result = ok(ileti(database_url, *send, "7889", "--text", " Acme  ıptal "))
+    assert result.stdout == "Inbound message 3: IPTAL: +905331112233 blacklisted.\n"
+    listed = json.loads(ileti(database_url, "blacklist", "list", "acme-key", "--json").stdout)
+    assert [(e["number"], e["source"]) for e in listed] == [("+905331112233", "keyword")]
+    got = json.loads(ok(ileti(database_url, *send, "7889", "--text", "stop", "--json")).stdout)
+    assert (got["action"], got["keyword"], got["already_listed"]) == ("blacklisted", "STOP", True)
+    failed(
+        ileti(database_url, "inbound", "acme-key", "--from", "12", "--to", "7889", "--text", "RET"),
+        "(--from)",
+        2,
+    )
+    failed(
+        ileti(database_url, "inbound", "acme-key", "--from", "05331112233", "--text", "RET"),
+        "--to",
+        2,
+    )
+    failed(
+        ileti(
+            database_url,
+            "inbound",
+            "nobody",
+            "--from",
+            "05331112233",
+            "--to",
+            "7889",
+            "--text",
+            "RET",
+        ),
+        "no account with key",
+        1,
+    )

@@ -24,6 +24,7 @@ class Account:
     webhook_url: str | None = None
     strict: bool = False
     rate_limit: int | None = None  # recipients per second; None: the server's default
+    short_code: str | None = None  # where inbound opt-outs are sent (e.g. "7889")
 
     @property
     def amount(self) -> float:

@@ -15,12 +15,21 @@ from ileti.cli.common import (
     open_store,
     run,
 )
+from ileti.models import Account
 from ileti.services.accounts import AccountError, Issued
 from ileti.store import KeyInUse
 
 
+def _described(account: Account) -> dict[str, Any]:
+    """What ``show``, ``list --json`` and ``update`` print: the shared account fields
+    and the short code."""
+    data = account_dict(account)
+    data["short_code"] = account.short_code
+    return data
+
+
 def _print_issued(issued: Issued, as_json: bool, title: str) -> None:
-    data = account_dict(issued.account) | {"secret": issued.secret, "hash": issued.hash}
+    data = _described(issued.account) | {"secret": issued.secret, "hash": issued.hash}
     if as_json:
         echo_json(data)
         return
@@ -72,6 +81,11 @@ def sending_options(fn: Any) -> Any:
             metavar="N",
             help="send-sms recipients per second; 0: the server's default.",
         ),
+        click.option(
+            "--short-code",
+            metavar="CODE",
+            help="The short code inbound opt-outs are sent to (3 to 8 digits); '' clears it.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -85,6 +99,7 @@ def _settings(
     webhook_url: str | None,
     strict: str | None,
     rate_limit: int | None,
+    short_code: str | None,
 ) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if unit_price is not None:
@@ -99,6 +114,8 @@ def _settings(
         settings["strict"] = strict == "on"
     if rate_limit is not None:
         settings["rate_limit"] = rate_limit or None
+    if short_code is not None:
+        settings["short_code"] = short_code
     return settings
 
 
@@ -180,7 +197,7 @@ def list_accounts(as_json: bool) -> None:
     """List accounts (never their secrets)."""
     with open_store() as store:
         accounts = run(store, lambda accounts, _bl: accounts.list())
-    rows = [account_dict(a) for a in accounts]
+    rows = [_described(a) for a in accounts]
     if as_json:
         echo_json(rows)
         return
@@ -201,7 +218,7 @@ def show(key: str, as_json: bool) -> None:
     """Show one account."""
     with open_store() as store:
         found = run(store, lambda accounts, _bl: accounts.get(key))
-    data = account_dict(found)
+    data = _described(found)
     if as_json:
         echo_json(data)
     else:
@@ -277,9 +294,9 @@ def update(
     if issued is not None:
         _print_issued(issued, as_json, "Credentials rotated; the old hash no longer works.")
     elif as_json:
-        echo_json(account_dict(changed))
+        echo_json(_described(changed))
     else:
-        _print_account(account_dict(changed))
+        _print_account(_described(changed))
 
 
 @account.command()

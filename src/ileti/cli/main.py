@@ -15,8 +15,10 @@ from ileti.cli.account import account
 from ileti.cli.blacklist import blacklist
 from ileti.cli.common import Group, database_option, failures, file_error, settings
 from ileti.cli.demo import demo
+from ileti.cli.inbound import inbound
 from ileti.cli.outbox import outbox
 from ileti.cli.state import state
+from ileti.cli.webhook import webhook
 from ileti.config import LOG_LEVELS, mask_url, unknown_variables
 
 # What the store logs on a failure reaches the user as the command's one-line error;
@@ -127,6 +129,8 @@ cli.add_command(blacklist)
 cli.add_command(demo)
 cli.add_command(outbox)
 cli.add_command(state)
+cli.add_command(inbound)
+cli.add_command(webhook)
 
 
 def main() -> None:

@@ -19,6 +19,8 @@ from ileti.store import AccountNotFound, Store
 from ileti.store import accounts as account_store
 
 MAX_NAME = 200
+#: A short code inbound opt-outs are sent to: 3 to 8 digits.
+_SHORT_CODE = re.compile(r"[0-9]{3,8}")
 
 
 class AccountError(ValueError):
@@ -106,6 +108,11 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
                 out[name] = stored
         elif name == "webhook_url":
             out[name] = _check_url(value) if value else None
+        elif name == "short_code":
+            code = (value or "").strip()
+            if code and _SHORT_CODE.fullmatch(code) is None:
+                raise AccountError(f"short code: 3 to 8 digits: {value!r}", "short_code")
+            out[name] = code or None
         elif name == "strict":
             out[name] = bool(value)
         elif name == "rate_limit":
@@ -146,7 +153,7 @@ class AccountService:
         **settings: Any,
     ) -> Issued:
         """A new account; ``settings``: unit_price, brand_code, test_number, webhook_url,
-        strict, rate_limit. ``key`` and ``secret`` may be chosen (a sandbox with fixed
+        strict, rate_limit, short_code. ``key`` and ``secret`` may be chosen (a sandbox with fixed
         credentials for CI), else random; a key in use is refused."""
         name = name.strip()
         if not name or len(name) > MAX_NAME:

@@ -18,6 +18,10 @@ from ileti.store import blacklist as blacklist_store
 from ileti.values import Page
 
 IMPORT_CHUNK = 20_000
+#: Where an entry came from: the v1 API, the CLI, an import, a seed, or an opt-out
+#: keyword sent to the account's short code (``ileti.services.inbound``).
+SOURCES = ("api", "cli", "import", "seed", "keyword")
+KEYWORD = "keyword"
 
 
 def parse_number(raw: Any) -> int:

@@ -70,7 +70,7 @@ SEED_VARIABLE = "ILETI_SEED"
 #: A moment with its UTC offset (RFC 3339); exported in Istanbul time, to the microsecond.
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
 #: How an entry came to be listed (a seeded one: ``seed`` unless the document says).
-Source = Literal["api", "cli", "import", "seed"]
+Source = Literal["api", "cli", "import", "seed", "keyword"]
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -102,6 +102,7 @@ class AccountState(_Strict):
     webhook_url: str | None = None
     strict: bool = False
     rate_limit: int | None = None
+    short_code: str | None = None
     api_access: bool = True
     allow_ips: list[str] = []
     blacklist: list[BlacklistedState] = []
@@ -229,7 +230,15 @@ def _credentials(state: AccountState, key: str, at: str) -> str:
 
 def _settings(state: AccountState, at: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name in ("unit_price", "brand_code", "test_number", "webhook_url", "strict", "rate_limit"):
+    for name in (
+        "unit_price",
+        "brand_code",
+        "test_number",
+        "webhook_url",
+        "strict",
+        "rate_limit",
+        "short_code",
+    ):
         try:
             values |= check_settings({name: getattr(state, name)})
         except AccountError as exc:
@@ -351,6 +360,7 @@ def _account_state(account: Account, entries: Any) -> AccountState:
         webhook_url=account.webhook_url,
         strict=account.strict,
         rate_limit=account.rate_limit,
+        short_code=account.short_code,
         api_access=account.api_access,
         allow_ips=list(account.allow_ips),
         blacklist=[

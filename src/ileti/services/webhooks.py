@@ -19,24 +19,33 @@ the message, the URL without its ``user:password@``, query or fragment, the atte
 out of the maximum, the error, and when the next attempt is due or that the report was
 given up. A delivery is logged at debug. httpx's own INFO line per request is dropped:
 it would repeat each attempt with the whole URL, password and query included.
+
+:class:`WebhookLog` is the sandbox's view of the same rows: the log (newest first,
+each row with its attempt history), a replay (the same body queued again, to the
+account's current URL) and a test webhook (a sample report). Both queue a row the
+sender then POSTs like any other, with the same retries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
-from ileti import __version__
+from ileti import __version__, numbers
 from ileti.clock import SECOND, SYSTEM, Clock
 from ileti.config import Settings
 from ileti.logs import printable, quiet_httpx, safe_url
+from ileti.models import Account
 from ileti.services.poller import Poller
 from ileti.store import Store
 from ileti.store import webhooks as webhook_store
-from ileti.store.webhooks import Attempt, Due
+from ileti.store.webhooks import Attempt, Due, LogQuery, NewWebhook, Webhook
 
 #: Reports claimed per round, and POSTs in flight at once.
 CLAIM_BATCH = 100
@@ -162,3 +171,119 @@ class WebhookSender:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+# -- the log, replays and test webhooks ------------------------------------------------
+
+#: Rows per page of the log: the default and the most.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+STATUSES = tuple(webhook_store.STATUSES)
+#: What a test webhook's report may say.
+REPORT_STATUSES = ("accepted", "delivered", "undelivered")
+TEST_BODY = "ileti test webhook"
+#: The "to" of a test webhook when the account has no test number.
+SAMPLE_NUMBER = "+905330000000"
+
+
+class WebhookNotFound(LookupError):
+    """No webhook with this id (or not one of the caller's account)."""
+
+
+class NoWebhookUrl(Exception):
+    """The account has no webhook URL to send to."""
+
+
+class WebhookQueryError(ValueError):
+    """A filter or paging value the log cannot use; ``field`` names it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class LogPage:
+    webhooks: list[Webhook]
+    next_before: int | None  # the cursor of the following page; None: this is the last
+
+
+def test_payload(status: str, to: str) -> str:
+    """A sample report, in the exact form of a real one (compact JSON)."""
+    report = {"id": 0, "packet_id": 0, "status": status, "to": to, "body": TEST_BODY}
+    return json.dumps({"report": report}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _in_scope(found: Webhook | None, account_id: int | None) -> Webhook:
+    if found is None or (account_id is not None and found.account_id != account_id):
+        raise WebhookNotFound("no webhook with this id")
+    return found
+
+
+class WebhookLog:
+    """The webhook log of one account (or of all), replays and test webhooks."""
+
+    def __init__(self, store: Store, *, clock: Clock = SYSTEM) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def page(
+        self,
+        account_id: int | None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        before: int | None = None,
+        message_id: int | None = None,
+        order_id: int | None = None,
+        status: str | None = None,
+    ) -> LogPage:
+        """Newest first; ``account_id`` None: every account's."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise WebhookQueryError(f"limit: 1 to {MAX_LIMIT}", "limit")
+        if status is not None and status not in STATUSES:
+            raise WebhookQueryError(f"status: one of {', '.join(STATUSES)}", "status")
+        query = LogQuery(account_id, limit + 1, before, message_id, order_id, status)
+        rows = await self._store.read(webhook_store.page, query)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return LogPage(rows, rows[-1].id if more else None)
+
+    async def get(self, webhook_id: int, account_id: int | None = None) -> Webhook:
+        return _in_scope(await self._store.read(webhook_store.one, webhook_id), account_id)
+
+    async def replay(self, webhook_id: int, account_id: int | None = None) -> Webhook:
+        """The same body queued again, due now, to the account's current URL: the new
+        row. WebhookNotFound; NoWebhookUrl when the account has none now."""
+        now = self._clock.now_us()
+
+        def run(conn: Any) -> Webhook:
+            found = _in_scope(webhook_store.one(conn, webhook_id), account_id)
+            url = webhook_store.current_url(conn, found.account_id)
+            if not url:
+                raise NoWebhookUrl("the account has no webhook URL")
+            new = NewWebhook(found.account_id, found.message_id, url, found.payload, now)
+            made = webhook_store.one(conn, webhook_store.insert_one(conn, new))
+            assert made is not None
+            return made
+
+        return await self._store.transaction(run)
+
+    async def test(self, account: Account, status: str = "delivered") -> Webhook:
+        """A sample report to the account's URL (its test number as ``to``, else a
+        sample number), due now: the new row. NoWebhookUrl when it has none."""
+        if status not in REPORT_STATUSES:
+            raise WebhookQueryError(f"status: one of {', '.join(REPORT_STATUSES)}", "status")
+        to = numbers.e164(account.test_number) if account.test_number else SAMPLE_NUMBER
+        payload = test_payload(status, to)
+        now = self._clock.now_us()
+
+        def run(conn: Any) -> Webhook:
+            url = webhook_store.current_url(conn, account.id)
+            if not url:
+                raise NoWebhookUrl("the account has no webhook URL")
+            new = NewWebhook(account.id, webhook_store.TEST_MESSAGE_ID, url, payload, now)
+            made = webhook_store.one(conn, webhook_store.insert_one(conn, new))
+            assert made is not None
+            return made
+
+        return await self._store.transaction(run)

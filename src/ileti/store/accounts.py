@@ -33,6 +33,7 @@ _COLUMNS = (
     accounts.c.webhook_url,
     accounts.c.strict,
     accounts.c.rate_limit,
+    accounts.c.short_code,
 )
 
 
@@ -55,6 +56,7 @@ def _account(row: Row[Any]) -> Account:
         webhook_url=row.webhook_url,
         strict=bool(row.strict),
         rate_limit=row.rate_limit,
+        short_code=row.short_code,
     )
 
 

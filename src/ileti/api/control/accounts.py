@@ -38,6 +38,7 @@ class AccountIn(Body):
     webhook_url: str | None = None
     strict: bool = False
     rate_limit: int | None = None
+    short_code: str | None = None
 
 
 class AccountPatch(Body):
@@ -53,6 +54,7 @@ class AccountPatch(Body):
     webhook_url: str | Unset | None = UNSET
     strict: bool | Unset = UNSET
     rate_limit: int | Unset | None = UNSET
+    short_code: str | Unset | None = UNSET
 
 
 class AccountOut(msgspec.Struct):
@@ -70,6 +72,7 @@ class AccountOut(msgspec.Struct):
     webhook_url: str | None
     strict: bool
     rate_limit: int | None
+    short_code: str | None
     blacklist_count: int
     created_at: str
     updated_at: str
@@ -103,6 +106,7 @@ def account_out(account: Account) -> AccountOut:
         webhook_url=account.webhook_url,
         strict=account.strict,
         rate_limit=account.rate_limit,
+        short_code=account.short_code,
         blacklist_count=account.blacklist_count,
         created_at=format_local(account.created_at),
         updated_at=format_local(account.updated_at),
@@ -120,7 +124,14 @@ def _refused(exc: AccountError) -> ControlError:
 async def create_account(rt: Runtime, caller: Caller, body: AccountIn) -> IssuedOut:
     settings: dict[str, Any] = {
         name: getattr(body, name)
-        for name in ("unit_price", "brand_code", "test_number", "webhook_url", "rate_limit")
+        for name in (
+            "unit_price",
+            "brand_code",
+            "test_number",
+            "webhook_url",
+            "rate_limit",
+            "short_code",
+        )
         if getattr(body, name) is not None
     }
     try:
@@ -209,7 +220,7 @@ ENDPOINTS = (
         "PATCH",
         "/accounts/{key}",
         "Change an account's settings: senders, balance, API access, allow-list, unit "
-        "price, brand code, test number, webhook URL, strict mode, rate limit",
+        "price, brand code, test number, webhook URL, strict mode, rate limit, short code",
         change_account,
         body=AccountPatch,
         result=AccountOut,
