@@ -13,16 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from ileti.api.runtime import Runtime
 from ileti.clock import format_local
 from ileti.config import Settings
 from ileti.models import OutgoingText, SendCommand
 from ileti.services.auth import api_hash
-from ileti.store.schema import blacklist, inbound, webhooks
-from tests.conftest import asgi_client
 from tests.support.clock import FakeClock
+from tests.support.runtime import asgi_client
+from tests.support.stored import blacklist_rows, inbound_rows, webhook_rows
 
 TOKEN = "admin-token-for-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -129,14 +128,6 @@ async def send(rt: Runtime, key: str, to: str = DELIVERED_TO, text: str = "merha
     account = await rt.accounts.get(key)
     command = SendCommand("ILETI", None, "0", None, (OutgoingText(text, (to,)),))
     return await rt.orders.send(account, command)
-
-
-async def webhook_rows(rt: Runtime) -> list[tuple[int, str, int]]:
-    def read(conn: sa.Connection) -> list[tuple[int, str, int]]:
-        query = sa.select(webhooks.c.id, webhooks.c.url, webhooks.c.attempts)
-        return [tuple(row) for row in conn.execute(query.order_by(webhooks.c.id))]  # type: ignore[misc]
-
-    return await rt.store.read(read)
 
 
 def accepted(message_id: int, order_id: int, to: str = DELIVERED_TO, text: str = "merhaba") -> str:
@@ -391,22 +382,6 @@ async def test_a_replay_without_a_url_now_is_409(
 # -- the short code and inbound opt-outs -----------------------------------------------
 
 SENDER = "+905331112233"
-
-
-async def inbound_rows(rt: Runtime) -> list[tuple[str, str, str, str | None]]:
-    def read(conn: sa.Connection) -> list[tuple[str, str, str, str | None]]:
-        query = sa.select(inbound.c.sender, inbound.c.recipient, inbound.c.text, inbound.c.action)
-        return [tuple(row) for row in conn.execute(query.order_by(inbound.c.id))]  # type: ignore[misc]
-
-    return await rt.store.read(read)
-
-
-async def blacklist_rows(rt: Runtime) -> list[tuple[int, int, str]]:
-    def read(conn: sa.Connection) -> list[tuple[int, int, str]]:
-        query = sa.select(blacklist.c.account_id, blacklist.c.number, blacklist.c.source)
-        return [tuple(row) for row in conn.execute(query.order_by(blacklist.c.number))]  # type: ignore[misc]
-
-    return await rt.store.read(read)
 
 
 @pytest.fixture

@@ -525,3 +525,34 @@ def statements_read(rt: Runtime) -> Iterator[list[str]]:
         yield seen
     finally:
         sa.event.remove(rt.store.reader, "before_cursor_execute", record)
+
+
+# -- the webhook log and inbound messages --------------------------------------------------
+
+
+async def webhook_rows(rt: Runtime) -> list[tuple[int, str, int]]:
+    def read(conn: sa.Connection) -> list[tuple[int, str, int]]:
+        query = sa.select(webhooks.c.id, webhooks.c.url, webhooks.c.attempts)
+        return [tuple(row) for row in conn.execute(query.order_by(webhooks.c.id))]  # type: ignore[misc]
+
+    return await rt.store.read(read)
+
+
+async def inbound_rows(rt: Runtime) -> list[tuple[str, str, str, str | None]]:
+    def read(conn: sa.Connection) -> list[tuple[str, str, str, str | None]]:
+        from ileti.store.schema import inbound
+
+        query = sa.select(inbound.c.sender, inbound.c.recipient, inbound.c.text, inbound.c.action)
+        return [tuple(row) for row in conn.execute(query.order_by(inbound.c.id))]  # type: ignore[misc]
+
+    return await rt.store.read(read)
+
+
+async def blacklist_rows(rt: Runtime) -> list[tuple[int, int, str]]:
+    def read(conn: sa.Connection) -> list[tuple[int, int, str]]:
+        from ileti.store.schema import blacklist
+
+        query = sa.select(blacklist.c.account_id, blacklist.c.number, blacklist.c.source)
+        return [tuple(row) for row in conn.execute(query.order_by(blacklist.c.number))]  # type: ignore[misc]
+
+    return await rt.store.read(read)

@@ -15,21 +15,12 @@ from ileti.cli.common import (
     open_store,
     run,
 )
-from ileti.models import Account
 from ileti.services.accounts import AccountError, Issued
 from ileti.store import KeyInUse
 
 
-def _described(account: Account) -> dict[str, Any]:
-    """What ``show``, ``list --json`` and ``update`` print: the shared account fields
-    and the short code."""
-    data = account_dict(account)
-    data["short_code"] = account.short_code
-    return data
-
-
 def _print_issued(issued: Issued, as_json: bool, title: str) -> None:
-    data = _described(issued.account) | {"secret": issued.secret, "hash": issued.hash}
+    data = account_dict(issued.account) | {"secret": issued.secret, "hash": issued.hash}
     if as_json:
         echo_json(data)
         return
@@ -197,7 +188,7 @@ def list_accounts(as_json: bool) -> None:
     """List accounts (never their secrets)."""
     with open_store() as store:
         accounts = run(store, lambda accounts, _bl: accounts.list())
-    rows = [_described(a) for a in accounts]
+    rows = [account_dict(a) for a in accounts]
     if as_json:
         echo_json(rows)
         return
@@ -218,7 +209,7 @@ def show(key: str, as_json: bool) -> None:
     """Show one account."""
     with open_store() as store:
         found = run(store, lambda accounts, _bl: accounts.get(key))
-    data = _described(found)
+    data = account_dict(found)
     if as_json:
         echo_json(data)
     else:
@@ -294,9 +285,9 @@ def update(
     if issued is not None:
         _print_issued(issued, as_json, "Credentials rotated; the old hash no longer works.")
     elif as_json:
-        echo_json(_described(changed))
+        echo_json(account_dict(changed))
     else:
-        _print_account(_described(changed))
+        _print_account(account_dict(changed))
 
 
 @account.command()

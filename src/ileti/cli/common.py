@@ -175,6 +175,7 @@ def account_dict(account: Account) -> dict[str, Any]:
         "webhook_url": account.webhook_url,
         "strict": account.strict,
         "rate_limit": account.rate_limit,
+        "short_code": account.short_code,
         "blacklist_count": account.blacklist_count,
         "created_at": format_local(account.created_at),
         "updated_at": format_local(account.updated_at),

@@ -185,6 +185,7 @@ webhooks = Table(
     Column("last_error", Text, nullable=True),
     Index("ix_webhooks_next", "next_attempt_at"),
     Index("ix_webhooks_message", "message_id"),
+    Index("ix_webhooks_account", "account_id", "id"),
 )
 
 # -- rate limits (migration 0003) -----------------------------------------------------

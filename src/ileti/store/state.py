@@ -1,5 +1,5 @@
 """SQL for resetting the sandbox: an account's activity (orders, their texts and
-messages, webhooks, its rate-limit row), or every account with everything it has.
+messages, webhooks, inbound messages, its rate-limit row), or every account with everything it has.
 Each function runs in the caller's transaction and says how many rows it removed."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from ileti.store.schema import (
     accounts,
     blacklist,
     blacklist_counters,
+    faults,
+    inbound,
     messages,
     order_texts,
     orders,
@@ -30,8 +32,10 @@ class Removed(NamedTuple):
 
 
 def clear_activity(conn: Connection, account_id: int) -> Removed:
-    """Remove an account's orders (with their texts), messages, webhooks and rate-limit
-    row; the account, its balance and its blacklist stay."""
+    """Remove an account's orders (with their texts), messages, webhooks, inbound
+    messages and rate-limit row; the account, its balance, its blacklist and its fault
+    rules stay."""
+    conn.execute(delete(inbound).where(inbound.c.account_id == account_id))
     removed_webhooks = conn.execute(
         delete(webhooks).where(webhooks.c.account_id == account_id)
     ).rowcount
@@ -60,6 +64,8 @@ def clear_everything(conn: Connection) -> Removed:
         blacklist=_count(conn, blacklist),
     )
     for table in (
+        faults,
+        inbound,
         webhooks,
         messages,
         order_texts,
