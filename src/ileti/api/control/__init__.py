@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ileti.api.control import accounts, outbox, state
+from ileti.api.control import accounts, faults, outbox, state
 from ileti.api.control.base import (
     PREFIX,
     Caller,
@@ -38,7 +38,12 @@ from ileti.store import AccountNotFound, StoreUnavailable
 log = logging.getLogger("ileti.control")
 
 #: Every endpoint, in the order the OpenAPI document lists them.
-ENDPOINTS: tuple[Endpoint, ...] = (*accounts.ENDPOINTS, *outbox.ENDPOINTS, *state.ENDPOINTS)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *accounts.ENDPOINTS,
+    *outbox.ENDPOINTS,
+    *state.ENDPOINTS,
+    *faults.ENDPOINTS,
+)
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ileti"'}
 

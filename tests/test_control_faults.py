@@ -1,0 +1,358 @@
+"""Fault rules (/_ileti/faults) and delivery control (/_ileti/delivery, /_ileti/advance)
+on real storage: injected v1 errors and latency, recipient and webhook faults, expiry on
+the clock, delivery modes and advancing; background work is stepped on a FakeClock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from ileti.api.actions import ACTIONS
+from ileti.api.runtime import Runtime
+from ileti.config import Settings
+from ileti.services import faults as fault_service
+from ileti.services.accounts import Issued
+from ileti.services.auth import api_hash
+from ileti.store.schema import faults, messages, orders
+from tests.conftest import asgi_client, auth
+from tests.helpers import call
+from tests.support.clock import FakeClock
+
+TOKEN = "admin-token-for-faults-01"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+TO = "+905330000099"
+OTHER_TO = "+905330000098"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        auth_refresh_seconds=0.1,
+        admin_token=TOKEN,
+        delivery_delay_seconds=2.0,
+        delivery_poll_seconds=0,
+        webhook_backoff_seconds=10.0,
+        webhook_attempts=3,
+        webhook_timeout_seconds=2.0,
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings, clock: FakeClock) -> AsyncIterator[Runtime]:
+    """A runtime whose background loops do not run: the test steps them."""
+    rt = Runtime.build(settings, clock=clock)
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(runtime) as c:
+        yield c
+
+
+async def make(rt: Runtime, name: str = "acme", **settings: Any) -> Issued:
+    return await rt.accounts.create(name, senders=("ILETI",), balance=100, **settings)
+
+
+def as_account(issued: Issued) -> dict[str, str]:
+    return {"X-Ileti-Key": issued.account.key, "X-Ileti-Hash": issued.hash}
+
+
+def order_request(issued: Issued, *numbers: str, text: str = "Merhaba") -> dict[str, Any]:
+    return {
+        "authentication": auth(issued),
+        "order": {
+            "sender": "ILETI",
+            "sendDateTime": "",
+            "iys": "0",
+            "message": {"text": text, "receipents": {"number": list(numbers)}},
+        },
+    }
+
+
+async def send(client: httpx.AsyncClient, issued: Issued, *numbers: str, text: str = "x") -> int:
+    status, body = await call(client, "send-sms", order_request(issued, *numbers, text=text))
+    assert status == 200, body
+    return int(body["order"]["id"])
+
+
+async def add_rule(
+    client: httpx.AsyncClient, headers: dict[str, str], **rule: Any
+) -> dict[str, Any]:
+    r = await client.post("/_ileti/faults", headers=headers, json=rule)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def count(rt: Runtime, table: sa.Table) -> int:
+    def read(conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+    return await rt.store.read(read)
+
+
+async def balance(rt: Runtime, issued: Issued) -> int:
+    return (await rt.accounts.get(issued.account.key)).balance
+
+
+async def statuses(rt: Runtime, order_id: int) -> list[tuple[str, int, str | None]]:
+    def read(conn: sa.Connection) -> list[tuple[str, int, str | None]]:
+        query = (
+            sa.select(messages.c.recipient, messages.c.status, messages.c.reason)
+            .where(messages.c.order_id == order_id)
+            .order_by(messages.c.id)
+        )
+        return [(row.recipient, row.status, row.reason) for row in conn.execute(query)]
+
+    return await rt.store.read(read)
+
+
+def test_the_service_knows_every_v1_action() -> None:
+    assert set(ACTIONS) == fault_service.ACTIONS
+
+
+# -- api rules ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_an_api_rule_answers_its_code_twice_then_service_resumes(
+    client: httpx.AsyncClient, runtime: Runtime, fmt: str
+) -> None:
+    issued = await make(runtime)
+    rule = await add_rule(
+        client, as_account(issued), kind="api", action="send-sms", code=503, remaining=2
+    )
+    assert (rule["key"], rule["code"], rule["remaining"]) == (issued.account.key, 503, 2)
+    request = order_request(issued, TO)
+    for _ in range(2):
+        status, body = await call(client, "send-sms", request, fmt)
+        assert status == 503
+        assert body["status"] == {"code": 503, "message": "Sunucu geçici olarak servis dışı"}
+    assert await count(runtime, orders) == 0
+    assert await balance(runtime, issued) == 100
+    # Another action is not faulted by a send-sms rule.
+    status, body = await call(client, "get-balance", {"authentication": auth(issued)}, fmt)
+    assert status == 200
+    status, body = await call(client, "send-sms", request, fmt)
+    assert status == 200 and body["status"]["code"] == 200
+    assert await count(runtime, orders) == 1
+    assert await balance(runtime, issued) == 99
+    listed = (await client.get("/_ileti/faults", headers=as_account(issued))).json()["faults"]
+    assert [(f["id"], f["remaining"]) for f in listed] == [(rule["id"], 0)]
+
+
+async def test_a_rejected_request_is_not_faulted(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    issued = await make(runtime)
+    await add_rule(client, ADMIN, kind="api", code=503, remaining=1)
+    status, body = await call(
+        client, "get-balance", {"authentication": {"key": issued.account.key, "hash": "0" * 64}}
+    )
+    assert (status, body["status"]["code"]) == (401, 401)
+    status, _ = await call(client, "get-balance", {"authentication": auth(issued)})
+    assert status == 503
+
+
+async def test_a_429_rule_carries_retry_after(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    issued = await make(runtime)
+    await add_rule(client, as_account(issued), kind="api", code=429)
+    request = {"request": {"authentication": auth(issued)}}
+    r = await client.post("/v1/get-balance/json", json=request)
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "1"
+    assert r.json()["response"]["status"] == {"code": 429, "message": "İstek limiti aşıldı"}
+
+
+async def test_latency_is_added_before_answering(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    issued = await make(runtime)
+    await add_rule(client, as_account(issued), kind="api", action="get-balance", latency_ms=300)
+    started = time.monotonic()
+    status, body = await call(client, "get-balance", {"authentication": auth(issued)})
+    assert time.monotonic() - started >= 0.3
+    assert status == 200 and body["balance"]["sms"] == 100
+
+
+async def test_probability_zero_never_and_one_always_fires(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    issued = await make(runtime)
+    never = await add_rule(
+        client, as_account(issued), kind="api", action="get-balance", code=402, probability=0
+    )
+    for _ in range(20):
+        status, _ = await call(client, "get-balance", {"authentication": auth(issued)})
+        assert status == 200
+    r = await client.delete(f"/_ileti/faults/{never['id']}", headers=as_account(issued))
+    assert r.status_code == 204
+    await add_rule(
+        client, as_account(issued), kind="api", action="get-balance", code=402, probability=1
+    )
+    for _ in range(20):
+        status, body = await call(client, "get-balance", {"authentication": auth(issued)}, "xml")
+        assert (status, body["status"]["message"]) == (402, "Bakiye yetersiz")
+
+
+async def test_a_global_rule_hits_every_account_and_only_the_admin_removes_it(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    first, second = await make(runtime, "one"), await make(runtime, "two")
+    rule = await add_rule(client, ADMIN, kind="api", action="get-sender", code=450)
+    assert rule["key"] is None
+    for issued in (first, second):
+        status, body = await call(client, "get-sender", {"authentication": auth(issued)})
+        assert status == 450
+        assert body["status"]["message"] == "Gönderilen başlık kullanıma uygun değil"
+        listed = (await client.get("/_ileti/faults", headers=as_account(issued))).json()
+        assert [f["id"] for f in listed["faults"]] == [rule["id"]]
+    r = await client.delete(f"/_ileti/faults/{rule['id']}", headers=as_account(first))
+    assert r.status_code == 403 and r.json()["error"]["field"] == "id"
+    assert await count(runtime, faults) == 1
+    assert (await client.delete(f"/_ileti/faults/{rule['id']}", headers=ADMIN)).status_code == 204
+    status, _ = await call(client, "get-sender", {"authentication": auth(first)})
+    assert status == 200
+
+
+async def test_an_account_neither_sees_nor_removes_another_accounts_rule(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    mine, theirs = await make(runtime, "mine"), await make(runtime, "theirs")
+    rule = await add_rule(client, ADMIN, kind="api", code=503, key=theirs.account.key)
+    assert rule["key"] == theirs.account.key
+    listed = (await client.get("/_ileti/faults", headers=as_account(mine))).json()
+    assert listed == {"faults": []}
+    r = await client.get(
+        "/_ileti/faults", headers=as_account(mine), params={"key": theirs.account.key}
+    )
+    assert r.status_code == 404
+    r = await client.delete(f"/_ileti/faults/{rule['id']}", headers=as_account(mine))
+    assert r.status_code == 404 and r.json()["error"]["field"] == "id"
+    r = await client.post(
+        "/_ileti/faults",
+        headers=as_account(mine),
+        json={"kind": "api", "code": 503, "key": theirs.account.key},
+    )
+    assert r.status_code == 404 and r.json()["error"]["field"] == "key"
+    assert await count(runtime, faults) == 1
+    status, _ = await call(client, "get-balance", {"authentication": auth(mine)})
+    assert status == 200
+    status, _ = await call(client, "get-balance", {"authentication": auth(theirs)})
+    assert status == 503
+    admin_view = (
+        await client.get("/_ileti/faults", headers=ADMIN, params={"key": theirs.account.key})
+    ).json()
+    assert [f["id"] for f in admin_view["faults"]] == [rule["id"]]
+
+
+async def test_a_rule_reaches_a_second_instance_within_the_refresh_bound(
+    runtime: Runtime, settings: Settings, clock: FakeClock
+) -> None:
+    issued = await make(runtime)
+    other = Runtime.build(settings, clock=clock)
+    await other.start()
+    try:
+        async with asgi_client(runtime) as first, asgi_client(other) as second:
+            status, _ = await call(second, "get-balance", {"authentication": auth(issued)})
+            assert status == 200  # the second instance has cached "no rules"
+            await add_rule(first, as_account(issued), kind="api", code=503, remaining=3)
+            deadline = time.monotonic() + 5 * settings.auth_refresh_seconds + 2
+            while True:
+                status, _ = await call(second, "get-balance", {"authentication": auth(issued)})
+                if status == 503:
+                    break
+                assert time.monotonic() < deadline, "the rule never reached the second instance"
+                await asyncio.sleep(0.02)
+            # Two uses left, counted in the database: one here, one there, then none.
+            status, _ = await call(first, "get-balance", {"authentication": auth(issued)})
+            assert status == 503
+            status, _ = await call(second, "get-balance", {"authentication": auth(issued)})
+            assert status == 503
+            for c in (first, second):
+                status, _ = await call(c, "get-balance", {"authentication": auth(issued)})
+                assert status == 200
+    finally:
+        await other.stop()
+
+
+async def test_an_api_rule_expires_on_the_clock(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    issued = await make(runtime)
+    rule = await add_rule(client, as_account(issued), kind="api", code=503, ttl_seconds=60)
+    assert rule["expires_at"] is not None
+    clock.advance(59.9)
+    status, _ = await call(client, "get-balance", {"authentication": auth(issued)})
+    assert status == 503
+    clock.advance(0.1)
+    status, _ = await call(client, "get-balance", {"authentication": auth(issued)})
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "chaos"}, "kind"),
+        ({"kind": "api", "code": 999}, "code"),
+        ({"kind": "api", "code": 200}, "code"),
+        ({"kind": "api"}, "code"),
+        ({"kind": "api", "code": 503, "action": "send-email"}, "action"),
+        ({"kind": "api", "latency_ms": 30_001}, "latency_ms"),
+        ({"kind": "api", "latency_ms": 0}, "latency_ms"),
+        ({"kind": "api", "code": 503, "remaining": 0}, "remaining"),
+        ({"kind": "api", "code": 503, "probability": 1.5}, "probability"),
+        ({"kind": "api", "code": 503, "ttl_seconds": -1}, "ttl_seconds"),
+        ({"kind": "api", "code": 503, "pattern": "+90*"}, "pattern"),
+        ({"kind": "api", "code": "503"}, "code"),
+        ({"kind": "api", "code": 503, "surprise": 1}, "surprise"),
+        ({"kind": "recipient"}, "pattern"),
+        ({"kind": "recipient", "pattern": "12345"}, "pattern"),
+        ({"kind": "recipient", "pattern": "+90*a"}, "pattern"),
+        ({"kind": "recipient", "pattern": "+90" + "?" * 40}, "pattern"),
+        ({"kind": "recipient", "pattern": "+90555*", "code": 111}, "code"),
+        ({"kind": "recipient", "pattern": "+90555*", "action": "send-sms"}, "action"),
+        ({"kind": "webhook"}, "code"),
+        ({"kind": "webhook", "code": 500, "timeout": True}, "code"),
+        ({"kind": "webhook", "code": 204}, "code"),
+        ({"kind": "webhook", "code": 500, "latency_ms": 5}, "latency_ms"),
+    ],
+)
+async def test_bad_rules_are_400_naming_the_field_and_store_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, body: dict[str, Any], field: str
+) -> None:
+    issued = await make(runtime)
+    r = await client.post("/_ileti/faults", headers=as_account(issued), json=body)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["status"], error["field"]) == (400, field) and error["message"]
+    assert await count(runtime, faults) == 0
+
+
+async def test_removing_an_unknown_rule_is_404(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    for path in ("/_ileti/faults/12345", "/_ileti/faults/abc"):
+        r = await client.delete(path, headers=ADMIN)
+        assert r.status_code == 404 and r.json()["error"]["field"] == "id"
+
+
+async def test_the_control_api_needs_credentials_for_faults(client: httpx.AsyncClient) -> None:
+    r = await client.get("/_ileti/faults")
+    assert r.status_code == 401
+    wrong = {"X-Ileti-Key": "nobody", "X-Ileti-Hash": api_hash("nobody", "x")}
+    assert (await client.post("/_ileti/faults", headers=wrong, json={})).status_code == 401
