@@ -356,3 +356,69 @@ async def test_the_control_api_needs_credentials_for_faults(client: httpx.AsyncC
     assert r.status_code == 401
     wrong = {"X-Ileti-Key": "nobody", "X-Ileti-Hash": api_hash("nobody", "x")}
     assert (await client.post("/_ileti/faults", headers=wrong, json={})).status_code == 401
+
+
+# -- recipient rules --------------------------------------------------------------------------
+
+
+async def test_recipient_rules_end_112_with_reason_fault_or_keep_110(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    issued = await make(runtime)
+    ended = await add_rule(
+        client, as_account(issued), kind="recipient", pattern="0533 000 00 9*", code=112
+    )
+    assert ended["pattern"] == "+90533000009*"
+    kept = await add_rule(
+        client, as_account(issued), kind="recipient", pattern="5330000088", code=110
+    )
+    assert kept["pattern"] == "+905330000088"
+    order_id = await send(client, issued, TO, "+905330000088", "+905330000077")
+    await runtime.carrier.step()  # dispatched; final in 2 s
+    clock.advance(2)
+    await runtime.carrier.step()
+    assert await statuses(runtime, order_id) == [
+        (TO, 112, "fault"),
+        ("+905330000088", 110, None),
+        ("+905330000077", 111, None),
+    ]
+    status, body = await call(
+        client, "get-report", {"authentication": auth(issued), "order": {"id": str(order_id)}}
+    )
+    assert status == 200
+    assert [(m["number"], m["status"]) for m in body["order"]["message"]] == [
+        (TO, 112),
+        ("+905330000088", 110),
+        ("+905330000077", 111),
+    ]
+
+
+async def test_a_recipient_rule_with_remaining_applies_that_many_times(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    issued = await make(runtime)
+    other = await make(runtime, "other")
+    await add_rule(
+        client, as_account(issued), kind="recipient", pattern="+9053300000*", remaining=1
+    )
+    first = await send(client, issued, TO, OTHER_TO)
+    foreign = await send(client, other, TO)
+    await runtime.carrier.step()
+    clock.advance(2)
+    await runtime.carrier.step()
+    assert await statuses(runtime, first) == [(TO, 112, "fault"), (OTHER_TO, 111, None)]
+    assert await statuses(runtime, foreign) == [(TO, 111, None)]  # not its rule
+    listed = (await client.get("/_ileti/faults", headers=as_account(issued))).json()
+    assert listed["faults"][0]["remaining"] == 0
+
+
+async def test_a_recipient_rule_expires_on_the_clock(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    issued = await make(runtime)
+    await add_rule(client, ADMIN, kind="recipient", pattern=TO, ttl_seconds=10)
+    order_id = await send(client, issued, TO)
+    await runtime.carrier.step()
+    clock.advance(10)  # final at +2 s would have been faulted; the rule is gone by now
+    await runtime.carrier.step()
+    assert await statuses(runtime, order_id) == [(TO, 111, None)]

@@ -8,10 +8,12 @@ transactions of the durable writer:
    ordinary order, at its time for a scheduled one): the order is marked dispatched,
    its waiting (110) messages get a due time ``ILETI_DELIVERY_DELAY`` seconds ahead,
    and an "accepted" webhook is queued for each;
-2. **finalises** due messages by the carrier's policy (``outcome``): 111 delivered,
-   except for the documented test numbers: ``ILETI_UNDELIVERED_NUMBERS`` end 112
-   (reason ``undelivered``) and ``ILETI_PENDING_NUMBERS`` stay 110 for ever; a
-   "delivered" / "undelivered" webhook is queued for each.
+2. **finalises** due messages by the carrier's policy: first the recipient fault rules
+   (``services/faults.py``: 112 with reason ``fault``, or 110 for ever), then
+   ``outcome``: 111 delivered, except for the documented test numbers:
+   ``ILETI_UNDELIVERED_NUMBERS`` end 112 (reason ``undelivered``) and
+   ``ILETI_PENDING_NUMBERS`` stay 110 for ever; a "delivered" / "undelivered" webhook
+   is queued for each.
 
 The store only hands over due work and applies the outcomes given; state lives only in
 the database and each step is one transaction that claims its rows (``FOR UPDATE SKIP
@@ -23,12 +25,15 @@ runtime's clock, so tests advance it and call ``step`` instead of sleeping.
 from __future__ import annotations
 
 import functools
+import random
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection
 
 from ileti.clock import SECOND, SYSTEM, Clock
 from ileti.config import Settings
 from ileti.errors import Code
+from ileti.services.faults import FAULT_REASON, recipient_faults
 from ileti.services.poller import Poller
 from ileti.store import Store
 from ileti.store import carrier as carrier_store
@@ -50,6 +55,8 @@ class Carrier:
         self._delay = int(settings.delivery_delay_seconds * SECOND)
         self._undelivered = frozenset(settings.undelivered_numbers)
         self._pending = frozenset(settings.pending_numbers)
+        #: Draws for fault rules with a probability (tests may fix it).
+        self.chance: Callable[[], float] = random.random
         self._poller = Poller(
             "ileti-delivery", self.step, interval=settings.delivery_poll_seconds, grace=30.0
         )
@@ -82,22 +89,31 @@ class Carrier:
 
     def _finalise(self, now: int, conn: Connection) -> int:
         due = carrier_store.claim_due_messages(conn, now, limit=FINALISE_BATCH)
+        self._apply(conn, due, now)
+        return len(due)
+
+    def _apply(self, conn: Connection, due: Sequence[tuple[int, str, int]], now: int) -> None:
+        """Each message's final status by the policy (recipient fault rules first, then
+        ``outcome``), and its webhook queued."""
+        faults = recipient_faults(conn, sorted({a for _m, _r, a in due}), now, self.chance)
         delivered: list[int] = []
         undelivered: list[int] = []
+        faulted: list[int] = []
         pending: list[int] = []
-        for message_id, recipient in due:
-            status = self.outcome(recipient)
+        for message_id, recipient, account_id in due:
+            forced = faults.outcome(account_id, recipient)
+            status = forced if forced is not None else self.outcome(recipient)
             if status is Code.DELIVERED:
                 delivered.append(message_id)
             elif status is Code.UNDELIVERED:
-                undelivered.append(message_id)
+                (faulted if forced is not None else undelivered).append(message_id)
             else:
                 pending.append(message_id)
         carrier_store.set_status(conn, delivered, int(Code.DELIVERED), None, now)
         carrier_store.set_status(conn, undelivered, int(Code.UNDELIVERED), UNDELIVERED_REASON, now)
+        carrier_store.set_status(conn, faulted, int(Code.UNDELIVERED), FAULT_REASON, now)
         carrier_store.keep_waiting(conn, pending, now)
-        webhook_store.queue_final(conn, delivered + undelivered, now)
-        return len(due)
+        webhook_store.queue_final(conn, delivered + undelivered + faulted, now)
 
     def start(self) -> None:
         self._poller.start()

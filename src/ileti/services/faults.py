@@ -242,6 +242,14 @@ class RecipientFaults:
         return None
 
 
+def recipient_faults(
+    conn: Connection, account_ids: Sequence[int], now: int, chance: Callable[[], float]
+) -> RecipientFaults:
+    """The recipient rules of these accounts, read in the carrier's transaction."""
+    rules = fault_store.active(conn, now, kind="recipient", account_ids=account_ids)
+    return RecipientFaults(conn, rules, chance)
+
+
 class FaultService:
     def __init__(
         self,
@@ -392,8 +400,3 @@ class FaultService:
             if rule.live(now) and fires(rule, self.chance) and await self._used(rule):
                 return rule
         return None
-
-    def recipients(self, conn: Connection, account_ids: Sequence[int], now: int) -> RecipientFaults:
-        """The recipient rules of these accounts, read in the carrier's transaction."""
-        rules = fault_store.active(conn, now, kind="recipient", account_ids=account_ids)
-        return RecipientFaults(conn, rules, self.chance)

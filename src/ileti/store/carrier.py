@@ -80,18 +80,18 @@ def mark_dispatched(conn: Connection, order_ids: Sequence[int], *, now: int, due
     )
 
 
-def claim_due_messages(conn: Connection, now: int, *, limit: int) -> list[tuple[int, str]]:
-    """(message id, recipient) of up to ``limit`` messages due for their final status,
-    locked (skipping rows another instance holds)."""
+def claim_due_messages(conn: Connection, now: int, *, limit: int) -> list[tuple[int, str, int]]:
+    """(message id, recipient, account id) of up to ``limit`` messages due for their
+    final status, locked (skipping rows another instance holds)."""
     query = (
-        select(messages.c.id, messages.c.recipient)
+        select(messages.c.id, messages.c.recipient, messages.c.account_id)
         .where(*_due_messages(now))
         .order_by(messages.c.due_at, messages.c.id)
         .limit(limit)
     )
     if _skip_locked(conn):
         query = query.with_for_update(skip_locked=True)
-    return [(row.id, row.recipient) for row in conn.execute(query)]
+    return [(row.id, row.recipient, row.account_id) for row in conn.execute(query)]
 
 
 def set_status(
