@@ -19,10 +19,12 @@ from ileti.config import Settings
 from ileti.services import faults as fault_service
 from ileti.services.accounts import Issued
 from ileti.services.auth import api_hash
+from ileti.store import webhooks as webhook_store
 from ileti.store.schema import faults, messages, orders
 from tests.conftest import asgi_client, auth
 from tests.helpers import call
 from tests.support.clock import FakeClock
+from tests.test_webhooks import serving
 
 TOKEN = "admin-token-for-faults-01"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -422,3 +424,53 @@ async def test_a_recipient_rule_expires_on_the_clock(
     clock.advance(10)  # final at +2 s would have been faulted; the rule is gone by now
     await runtime.carrier.step()
     assert await statuses(runtime, order_id) == [(TO, 111, None)]
+
+
+# -- webhook rules ----------------------------------------------------------------------------
+
+
+async def webhook_rows(rt: Runtime, issued: Issued) -> list[webhook_store.Webhook]:
+    return await rt.store.read(webhook_store.of_account, issued.account.id)
+
+
+async def test_a_webhook_rule_fails_attempts_with_its_status_then_delivery_resumes(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    async with serving() as receiver:
+        issued = await make(runtime, webhook_url=receiver.url)
+        rule = await add_rule(client, as_account(issued), kind="webhook", code=500, remaining=2)
+        await send(client, issued, TO)
+        await runtime.carrier.step()  # dispatched: an "accepted" report queued
+        await runtime.webhooks.step()
+        [row] = await webhook_rows(runtime, issued)
+        assert (row.attempts, row.delivered_at) == (1, None)
+        assert row.last_error == f"HTTP 500 (fault rule {rule['id']})"
+        clock.advance(9.9)  # the backoff (10 s) has not passed
+        await runtime.webhooks.step()
+        assert (await webhook_rows(runtime, issued))[0].attempts == 1
+        clock.advance(0.1)
+        await runtime.webhooks.step()
+        assert (await webhook_rows(runtime, issued))[0].attempts == 2
+        assert receiver.seen() == []
+        clock.advance(20)
+        await runtime.webhooks.step()
+        [row] = await webhook_rows(runtime, issued)
+        assert row.attempts == 3 and row.delivered_at is not None
+        assert [hit.report["status"] for hit in receiver.seen()] == ["accepted"]
+
+
+async def test_a_webhook_timeout_rule_is_retried_then_given_up(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    async with serving() as receiver:
+        issued = await make(runtime, webhook_url=receiver.url)
+        await add_rule(client, ADMIN, kind="webhook", timeout=True)
+        await send(client, issued, TO)
+        await runtime.carrier.step()
+        for wait in (0, 10, 20):
+            clock.advance(wait)
+            await runtime.webhooks.step()
+        [row] = await webhook_rows(runtime, issued)
+        assert (row.attempts, row.delivered_at, row.next_attempt_at) == (3, None, None)
+        assert row.last_error is not None and row.last_error.startswith("timeout after 2 s")
+        assert receiver.seen() == []

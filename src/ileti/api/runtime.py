@@ -53,7 +53,7 @@ class Runtime:
             orders=OrderService(store, limiter=ratelimit, clock=clock),
             ratelimit=ratelimit,
             carrier=Carrier(store, settings, clock=clock),
-            webhooks=WebhookSender(store, settings, clock=clock),
+            webhooks=WebhookSender(store, settings, clock=clock, faults=faults),
             faults=faults,
             clock=clock,
             outbox_watcher=OutboxWatcher(store),
