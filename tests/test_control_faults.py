@@ -474,3 +474,163 @@ async def test_a_webhook_timeout_rule_is_retried_then_given_up(
         assert (row.attempts, row.delivered_at, row.next_attempt_at) == (3, None, None)
         assert row.last_error is not None and row.last_error.startswith("timeout after 2 s")
         assert receiver.seen() == []
+
+
+# -- delivery control -----------------------------------------------------------------------
+
+
+async def put_delivery(
+    client: httpx.AsyncClient, headers: dict[str, str], **body: Any
+) -> dict[str, Any]:
+    r = await client.put("/_ileti/delivery", headers=headers, json=body)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def report(client: httpx.AsyncClient, issued: Issued, order_id: int) -> list[int]:
+    status, body = await call(
+        client, "get-report", {"authentication": auth(issued), "order": {"id": str(order_id)}}
+    )
+    assert status == 200, body
+    return [m["status"] for m in body["order"]["message"]]
+
+
+async def test_delivery_delay_is_per_account(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    slow, default = await make(runtime, "slow"), await make(runtime, "default")
+    assert (await client.get("/_ileti/delivery", headers=as_account(slow))).json() == {
+        "key": slow.account.key,
+        "mode": "default",
+        "after": 2.0,
+    }
+    shown = await put_delivery(client, as_account(slow), mode="delay", after=30)
+    assert (shown["mode"], shown["after"]) == ("delay", 30.0)
+    slow_order, default_order = await send(client, slow, TO), await send(client, default, TO)
+    await runtime.carrier.step()
+    clock.advance(2)
+    await runtime.carrier.step()
+    assert await report(client, default, default_order) == [111]
+    clock.advance(27.9)
+    await runtime.carrier.step()
+    assert await report(client, slow, slow_order) == [110]
+    clock.advance(0.1)
+    await runtime.carrier.step()
+    assert await report(client, slow, slow_order) == [111]
+
+
+async def test_delivery_after_polls_counts_get_report_polls(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    issued = await make(runtime)
+    await put_delivery(client, ADMIN, mode="polls", after=3, key=issued.account.key)
+    order_id = await send(client, issued, TO)
+    await runtime.carrier.step()
+    for _ in range(2):
+        assert await report(client, issued, order_id) == [110]
+    clock.advance(3600)  # time alone does nothing
+    await runtime.carrier.step()
+    assert await report(client, issued, order_id) == [110]  # the third poll
+    await runtime.carrier.step()
+    assert await report(client, issued, order_id) == [111]
+
+    def polls(conn: sa.Connection) -> int:
+        query = sa.select(orders.c.polls).where(orders.c.id == order_id)
+        return int(conn.execute(query).scalar_one())
+
+    assert await runtime.store.read(polls) == 4
+
+
+async def test_manual_delivery_waits_for_an_advance_of_one_order(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    async with serving() as receiver:
+        issued = await make(runtime, webhook_url=receiver.url)
+        await put_delivery(client, as_account(issued), mode="manual")
+        first, second = await send(client, issued, TO), await send(client, issued, OTHER_TO)
+        await runtime.carrier.step()
+        clock.advance(24 * 3600)
+        await runtime.carrier.step()
+        assert await report(client, issued, first) == [110]
+        r = await client.post("/_ileti/advance", headers=as_account(issued), json={"order": first})
+        assert r.status_code == 200
+        assert r.json() == {
+            "orders": 0,
+            "messages": 1,
+            "delivered": 1,
+            "undelivered": 0,
+            "waiting": 0,
+        }
+        assert await report(client, issued, first) == [111]
+        assert await report(client, issued, second) == [110]
+        await runtime.webhooks.step()  # the "accepted" reports
+        await runtime.webhooks.step()  # then the "delivered" one (a message's in order)
+        seen = sorted((h.report["to"], h.report["status"]) for h in receiver.seen())
+        assert seen == [(OTHER_TO, "accepted"), (TO, "accepted"), (TO, "delivered")]
+
+
+async def test_advance_dispatches_scheduled_orders_and_ends_all_with_112(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    issued, other = await make(runtime), await make(runtime, "other")
+    request = order_request(issued, TO)
+    request["order"]["sendDateTime"] = "01/01/2099 10:00"
+    status, body = await call(client, "send-sms", request)
+    assert status == 200
+    scheduled = int(body["order"]["id"])
+    now = await send(client, issued, OTHER_TO)
+    theirs = await send(client, other, TO)
+    r = await client.post("/_ileti/advance", headers=as_account(issued), json={"status": 112})
+    assert r.json() == {"orders": 2, "messages": 2, "delivered": 0, "undelivered": 2, "waiting": 0}
+    assert await statuses(runtime, scheduled) == [(TO, 112, "undelivered")]
+    assert await statuses(runtime, now) == [(OTHER_TO, 112, "undelivered")]
+    assert await statuses(runtime, theirs) == [(TO, 110, None)]  # another account's
+    r = await client.post("/_ileti/advance", headers=as_account(issued), json={"order": theirs})
+    assert r.status_code == 404 and r.json()["error"]["field"] == "order"
+    assert await statuses(runtime, theirs) == [(TO, 110, None)]
+
+
+async def test_advance_without_a_status_follows_the_carriers_policy(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    issued = await make(runtime)
+    await add_rule(client, as_account(issued), kind="recipient", pattern=OTHER_TO)
+    order_id = await send(client, issued, TO, OTHER_TO, "+905559990002")  # a pending test no.
+    r = await client.post("/_ileti/advance", headers=ADMIN, json={"key": issued.account.key})
+    assert r.json() == {"orders": 1, "messages": 3, "delivered": 1, "undelivered": 1, "waiting": 1}
+    assert await statuses(runtime, order_id) == [
+        (TO, 111, None),
+        (OTHER_TO, 112, "fault"),
+        ("+905559990002", 110, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/_ileti/delivery", {"mode": "later"}, "mode"),
+        ("/_ileti/delivery", {"mode": "delay"}, "after"),
+        ("/_ileti/delivery", {"mode": "delay", "after": -1}, "after"),
+        ("/_ileti/delivery", {"mode": "polls", "after": 1.5}, "after"),
+        ("/_ileti/delivery", {"mode": "polls", "after": 0}, "after"),
+        ("/_ileti/delivery", {"mode": "manual", "after": 3}, "after"),
+        ("/_ileti/delivery", {"mode": "delay", "after": "soon"}, "after"),
+        ("/_ileti/advance", {"status": 110}, "status"),
+        ("/_ileti/advance", {"order": "x"}, "order"),
+        ("/_ileti/advance", {"surprise": 1}, "surprise"),
+    ],
+)
+async def test_bad_delivery_input_is_400_naming_the_field_and_changes_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, path: str, body: dict[str, Any], field: str
+) -> None:
+    issued = await make(runtime)
+    order_id = await send(client, issued, TO)
+    method = client.put if path.endswith("delivery") else client.post
+    r = await method(path, headers=as_account(issued), json=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["field"] == field
+    account = await runtime.accounts.get(issued.account.key)
+    assert (account.delivery, account.delivery_after) == (None, None)
+    assert await statuses(runtime, order_id) == [(TO, 110, None)]
+    r = await client.put("/_ileti/delivery", headers=ADMIN, json={"mode": "manual"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "key"

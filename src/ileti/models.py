@@ -24,6 +24,9 @@ class Account:
     webhook_url: str | None = None
     strict: bool = False
     rate_limit: int | None = None  # recipients per second; None: the server's default
+    #: How messages progress: delay | polls | manual; None: ILETI_DELIVERY_DELAY.
+    delivery: str | None = None
+    delivery_after: float | None = None  # seconds (delay) or get-report polls (polls)
 
     @property
     def amount(self) -> float:

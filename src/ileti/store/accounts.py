@@ -33,6 +33,8 @@ _COLUMNS = (
     accounts.c.webhook_url,
     accounts.c.strict,
     accounts.c.rate_limit,
+    accounts.c.delivery,
+    accounts.c.delivery_after,
 )
 
 
@@ -55,6 +57,8 @@ def _account(row: Row[Any]) -> Account:
         webhook_url=row.webhook_url,
         strict=bool(row.strict),
         rate_limit=row.rate_limit,
+        delivery=row.delivery,
+        delivery_after=row.delivery_after,
     )
 
 

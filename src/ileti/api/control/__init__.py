@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ileti.api.control import accounts, faults, outbox, state
+from ileti.api.control import accounts, delivery, faults, outbox, state
 from ileti.api.control.base import (
     PREFIX,
     Caller,
@@ -43,6 +43,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *outbox.ENDPOINTS,
     *state.ENDPOINTS,
     *faults.ENDPOINTS,
+    *delivery.ENDPOINTS,
 )
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ileti"'}
