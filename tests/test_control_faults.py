@@ -5,6 +5,7 @@ the clock, delivery modes and advancing; background work is stepped on a FakeClo
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +25,7 @@ from ileti.store.schema import faults, messages, orders
 from tests.conftest import asgi_client, auth
 from tests.helpers import call
 from tests.support.clock import FakeClock
+from tests.test_cli import aileti, failed, ok
 from tests.test_webhooks import serving
 
 TOKEN = "admin-token-for-faults-01"
@@ -634,3 +636,80 @@ async def test_bad_delivery_input_is_400_naming_the_field_and_changes_nothing(
     assert await statuses(runtime, order_id) == [(TO, 110, None)]
     r = await client.put("/_ileti/delivery", headers=ADMIN, json={"mode": "manual"})
     assert r.status_code == 400 and r.json()["error"]["field"] == "key"
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+
+async def test_cli_fault_add_list_remove_reaches_the_running_instance(
+    database_url: str, client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    issued = await make(runtime)
+    key = issued.account.key
+    added = ok(
+        await aileti(
+            database_url,
+            "fault",
+            "add",
+            key,
+            "--kind",
+            "api",
+            "--action",
+            "get-balance",
+            "--code",
+            "503",
+            "--times",
+            "2",
+        )
+    )
+    rule = json.loads(added.stdout)
+    assert (rule["key"], rule["code"], rule["remaining"]) == (key, 503, 2)
+    deadline = time.monotonic() + 5
+    while (await call(client, "get-balance", {"authentication": auth(issued)}))[0] != 503:
+        assert time.monotonic() < deadline, "the CLI's rule never reached the instance"
+        await asyncio.sleep(0.02)
+    listed = json.loads(ok(await aileti(database_url, "fault", "list", key)).stdout)
+    assert [(r["id"], r["remaining"]) for r in listed] == [(rule["id"], 1)]
+    removed = ok(await aileti(database_url, "fault", "remove", str(rule["id"])))
+    assert removed.stdout == f"Removed fault rule {rule['id']}.\n"
+    assert await count(runtime, faults) == 0
+    failed(await aileti(database_url, "fault", "remove", str(rule["id"])), "no fault rule", 1)
+
+
+async def test_cli_fault_refusals_are_one_line_and_store_nothing(
+    database_url: str, runtime: Runtime
+) -> None:
+    key = (await make(runtime)).account.key
+    add = ("fault", "add", key, "--kind")
+    failed(await aileti(database_url, *add, "api", "--code", "999"), "--code:", 2)
+    failed(await aileti(database_url, *add, "recipient", "--pattern", "12"), "--pattern:", 2)
+    failed(await aileti(database_url, *add, "api", "--latency-ms", "40000"), "--latency-ms:", 2)
+    failed(await aileti(database_url, *add, "chaos"), "--kind", 2)
+    failed(await aileti(database_url, "fault", "add", "--kind", "api"), "KEY or --global", 2)
+    failed(await aileti(database_url, *add, "api", "--global", "--code", "503"), "--global", 2)
+    failed(
+        await aileti(database_url, "fault", "add", "nobody", "--kind", "api", "--code", "503"),
+        "no account with key",
+        1,
+    )
+    assert await count(runtime, faults) == 0
+    ok(await aileti(database_url, "fault", "add", "--global", "--kind", "webhook", "--timeout"))
+    listed = json.loads(ok(await aileti(database_url, "fault", "list")).stdout)
+    assert [(r["key"], r["kind"], r["timeout"]) for r in listed] == [(None, "webhook", True)]
+
+
+async def test_cli_advance_finalises_an_accounts_orders(
+    database_url: str, client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    issued, other = await make(runtime), await make(runtime, "other")
+    await put_delivery(client, as_account(issued), mode="manual")
+    mine, theirs = await send(client, issued, TO), await send(client, other, TO)
+    await runtime.carrier.step()
+    key = issued.account.key
+    moved = json.loads(ok(await aileti(database_url, "advance", key, "--status", "112")).stdout)
+    assert moved == {"orders": 0, "messages": 1, "delivered": 0, "undelivered": 1, "waiting": 0}
+    assert await statuses(runtime, mine) == [(TO, 112, "undelivered")]
+    failed(await aileti(database_url, "advance", key, "--order", str(theirs)), "--order", 1)
+    failed(await aileti(database_url, "advance", key, "--status", "110"), "--status", 2)
+    failed(await aileti(database_url, "advance", "nobody"), "no account with key", 1)
+    assert await statuses(runtime, theirs) == [(TO, 110, None)]
