@@ -35,7 +35,7 @@ from ileti.api.app import App
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.blacklist import IMPORT_CHUNK
-from tests.support.cli import create, credentials, ileti, invoke, ok
+from tests.support.cli import aileti, create, credentials, failed, ileti, invoke, ok
 from tests.support.http import call
 from tests.support.runtime import client_of, started
 from tests.support.spec import MESSAGES, OK, status
@@ -46,24 +46,6 @@ UNAUTHORIZED = status(401)
 DATE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 #: A change made by the CLI reaches every running instance within this (issue 3).
 PROPAGATION_SECONDS = 1.0
-
-
-async def aileti(url: str, *args: str) -> Result:
-    """The same from an async test (the CLI runs its own event loop)."""
-    return await asyncio.to_thread(ileti, url, *args)
-
-
-def failed(result: Result, message: str, code: int | None = None) -> None:
-    """A non-zero exit with exactly one line on stderr and no traceback."""
-    assert result.exit_code != 0, result.output
-    if code is not None:
-        assert result.exit_code == code, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith("Error: ")
-    assert message in result.stderr, result.stderr
-    assert result.stdout == ""
 
 
 def show(url: str, key: str) -> dict[str, Any]:

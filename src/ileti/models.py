@@ -25,6 +25,9 @@ class Account:
     strict: bool = False
     rate_limit: int | None = None  # recipients per second; None: the server's default
     short_code: str | None = None  # where inbound opt-outs are sent (e.g. "7889")
+    #: How messages progress: delay | polls | manual; None: ILETI_DELIVERY_DELAY.
+    delivery: str | None = None
+    delivery_after: float | None = None  # seconds (delay) or get-report polls (polls)
 
     @property
     def amount(self) -> float:

@@ -55,3 +55,21 @@ def create(url: str, *args: str) -> dict[str, Any]:
 def credentials(data: dict[str, Any]) -> dict[str, str]:
     """The ``authentication`` element for an account printed by the CLI."""
     return {"key": data["key"], "hash": data["hash"]}
+
+
+async def aileti(url: str, *args: str) -> Result:
+    """The same from an async test (the CLI runs its own event loop)."""
+    return await asyncio.to_thread(ileti, url, *args)
+
+
+def failed(result: Result, message: str, code: int | None = None) -> None:
+    """A non-zero exit with exactly one line on stderr and no traceback."""
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert message in result.stderr, result.stderr
+    assert result.stdout == ""

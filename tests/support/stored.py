@@ -556,3 +556,34 @@ async def blacklist_rows(rt: Runtime) -> list[tuple[int, int, str]]:
         return [tuple(row) for row in conn.execute(query.order_by(blacklist.c.number))]  # type: ignore[misc]
 
     return await rt.store.read(read)
+
+
+# -- fault rules and delivery control -----------------------------------------------------
+
+
+async def count_rows(rt: Runtime, table_name: str) -> int:
+    """How many rows a table holds (``orders``, ``faults``, ...)."""
+    from ileti.store.schema import metadata
+
+    table = metadata.tables[table_name]
+
+    def read(conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+    return await rt.store.read(read)
+
+
+async def account_webhooks(rt: Runtime, account_id: int) -> list[Any]:
+    """Every webhook queued for an account, oldest first, as the store keeps them."""
+    return await rt.store.read(webhook_store.of_account, account_id)
+
+
+async def order_polls(rt: Runtime, order_id: int) -> int:
+    """How many times get-report has counted a poll of the order."""
+
+    def read(conn: sa.Connection) -> int:
+        return int(
+            conn.execute(sa.select(orders.c.polls).where(orders.c.id == order_id)).scalar_one()
+        )
+
+    return await rt.store.read(read)

@@ -11,6 +11,7 @@ from ileti.services.accounts import AccountService
 from ileti.services.auth import Authenticator
 from ileti.services.blacklist import BlacklistService
 from ileti.services.carrier import Carrier
+from ileti.services.faults import FaultService
 from ileti.services.orders import OrderService
 from ileti.services.ratelimit import RateLimiter
 from ileti.services.state import seed_at_start
@@ -30,6 +31,8 @@ class Runtime:
     ratelimit: RateLimiter
     carrier: Carrier
     webhooks: WebhookSender
+    #: The sandbox's fault rules (cached for the v1 hot path).
+    faults: FaultService
     #: What every time-driven part reads (tests give one they can advance).
     clock: Clock
     #: Wakes the outbox waits when a message is stored (polls only while one waits).
@@ -40,6 +43,7 @@ class Runtime:
         store = Store(settings)
         auth = Authenticator(store, refresh_seconds=settings.auth_refresh_seconds)
         ratelimit = RateLimiter(settings)
+        faults = FaultService(store, clock=clock, refresh_seconds=settings.auth_refresh_seconds)
         return cls(
             settings=settings,
             store=store,
@@ -49,7 +53,8 @@ class Runtime:
             orders=OrderService(store, limiter=ratelimit, clock=clock),
             ratelimit=ratelimit,
             carrier=Carrier(store, settings, clock=clock),
-            webhooks=WebhookSender(store, settings, clock=clock),
+            webhooks=WebhookSender(store, settings, clock=clock, faults=faults),
+            faults=faults,
             clock=clock,
             outbox_watcher=OutboxWatcher(store),
         )
@@ -61,6 +66,7 @@ class Runtime:
             seed_at_start(self.store, Path(self.settings.seed))  # ConfigError: nothing started
         self.store.start()
         await self.auth.start()
+        await self.faults.start()
         self.carrier.start()
         self.webhooks.start()
         self.outbox_watcher.start()
@@ -70,6 +76,7 @@ class Runtime:
         await self.outbox_watcher.stop()
         await self.webhooks.stop()
         await self.carrier.stop()
+        await self.faults.stop()
         await self.auth.stop()
         await self.ratelimit.close()
         self.store.close()

@@ -114,6 +114,9 @@ class V1:
                 auth.hash if auth is not None else None,
                 lambda: client_address(scope, self.proxies),
             )
+            # Sandbox fault rules (services/faults.py): an injected error or latency,
+            # after authentication and before the action changes anything.
+            await self.rt.faults.strike(who.account_id, action.name)
             payload = await action.handler(self.rt, who, req)
             status, out = render_ok(payload, fmt)
         except UnicodeDecodeError:

@@ -12,9 +12,11 @@ import click
 
 from ileti import __version__
 from ileti.cli.account import account
+from ileti.cli.advance import advance
 from ileti.cli.blacklist import blacklist
 from ileti.cli.common import Group, database_option, failures, file_error, settings
 from ileti.cli.demo import demo
+from ileti.cli.fault import fault
 from ileti.cli.inbound import inbound
 from ileti.cli.outbox import outbox
 from ileti.cli.state import state
@@ -125,8 +127,10 @@ def migrate(create_dirs: bool) -> None:
 
 
 cli.add_command(account)
+cli.add_command(advance)
 cli.add_command(blacklist)
 cli.add_command(demo)
+cli.add_command(fault)
 cli.add_command(outbox)
 cli.add_command(state)
 cli.add_command(inbound)

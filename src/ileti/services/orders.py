@@ -46,6 +46,8 @@ from ileti.store import orders as order_store
 from ileti.store import webhooks as webhook_store
 from ileti.values import Page
 
+#: The delivery mode whose get-report polls are counted (``orders.polls``).
+POLLS = "polls"
 #: get-reports shows this many orders a page (spec §9).
 REPORTS_PAGE = 30
 
@@ -175,7 +177,13 @@ class OrderService:
         pending = order.scheduled and not order.dispatched and not order.cancelled
         if pending and order.send_at > self._clock.now_us():
             raise OrderNotDue(f"order {order_id} is scheduled")
-        counts, messages = await self._store.read(_report_rows, order_id, page.offset, page.size)
+        counts, messages, polled = await self._store.read(
+            _report_rows, account_id, order_id, page.offset, page.size
+        )
+        if polled:  # the account's messages become final after N polls (services/carrier)
+            await self._store.transaction(
+                functools.partial(order_store.count_poll, order_id=order_id)
+            )
         return Report(order, counts, order_status(order, counts), messages)
 
     async def reports(
@@ -199,10 +207,13 @@ def _cancel(account_id: int, order_id: int, now: int, conn: Connection) -> None:
 
 
 def _report_rows(
-    conn: Connection, oid: int, offset: int, limit: int
-) -> tuple[OrderCounts, list[tuple[int, str, int]]]:
-    return order_store.counts(conn, oid), order_store.message_page(
-        conn, oid, offset=offset, limit=limit
+    conn: Connection, account_id: int, oid: int, offset: int, limit: int
+) -> tuple[OrderCounts, list[tuple[int, str, int]], bool]:
+    """The order's counts, a page of its messages, and whether its polls are counted."""
+    return (
+        order_store.counts(conn, oid),
+        order_store.message_page(conn, oid, offset=offset, limit=limit),
+        order_store.delivery_mode(conn, account_id) == POLLS,
     )
 
 

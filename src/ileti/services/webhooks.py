@@ -42,6 +42,7 @@ from ileti.clock import SECOND, SYSTEM, Clock
 from ileti.config import Settings
 from ileti.logs import printable, quiet_httpx, safe_url
 from ileti.models import Account
+from ileti.services.faults import FaultService
 from ileti.services.poller import Poller
 from ileti.store import Store
 from ileti.store import webhooks as webhook_store
@@ -83,9 +84,26 @@ def _log_failure(report: Due, made: int, limit: int, error: str, then: str) -> N
     )
 
 
+class FaultStatus(Exception):
+    """The HTTP status a webhook fault rule makes the receiver "answer"."""
+
+    def __init__(self, status: int, rule_id: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.rule_id = rule_id
+
+
 class WebhookSender:
-    def __init__(self, store: Store, settings: Settings, *, clock: Clock = SYSTEM) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        clock: Clock = SYSTEM,
+        faults: FaultService | None = None,
+    ) -> None:
         self._store = store
+        self._faults = faults
         self._clock = clock
         self._timeout = settings.webhook_timeout_seconds
         self._attempts = settings.webhook_attempts
@@ -128,15 +146,22 @@ class WebhookSender:
         if self._slots is None:
             self._slots = asyncio.Semaphore(CONCURRENCY)
         async with self._slots:
+            faked = await self._faked(report)
             try:
+                if faked is not None:
+                    raise faked
                 response = await asyncio.wait_for(
                     self._http().post(
                         report.url, content=report.payload.encode(), headers=_HEADERS
                     ),
                     self._timeout,
                 )
-            except (TimeoutError, httpx.TimeoutException):
+            except FaultStatus as exc:
+                error = f"HTTP {exc.status} (fault rule {exc.rule_id})"
+            except (TimeoutError, httpx.TimeoutException) as exc:
                 error = f"timeout after {self._timeout:g} s"
+                if faked is exc:
+                    error += f" ({exc})"
             except Exception as exc:  # refused, reset, a bad URL: an attempt that failed
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
@@ -162,6 +187,18 @@ class WebhookSender:
             then = f"next attempt in {delay:g} s, at {_utc(retry_at)}"
         _log_failure(report, made, self._attempts, error, then)
         return Attempt(id=report.id, at=at, delivered=False, error=error, retry_at=retry_at)
+
+    async def _faked(self, report: Due) -> Exception | None:
+        """A webhook fault rule's failure for this POST (services/faults.py), raised in
+        place of sending it so it is recorded, retried and given up like a real one."""
+        if self._faults is None:
+            return None
+        rule = await self._faults.webhook(report.account_id)
+        if rule is None:
+            return None
+        if rule.timeout:
+            return TimeoutError(f"fault rule {rule.id}")
+        return FaultStatus(rule.code or 500, rule.id)
 
     def start(self) -> None:
         self._poller.start()

@@ -34,6 +34,8 @@ _COLUMNS = (
     accounts.c.strict,
     accounts.c.rate_limit,
     accounts.c.short_code,
+    accounts.c.delivery,
+    accounts.c.delivery_after,
 )
 
 
@@ -57,6 +59,8 @@ def _account(row: Row[Any]) -> Account:
         strict=bool(row.strict),
         rate_limit=row.rate_limit,
         short_code=row.short_code,
+        delivery=row.delivery,
+        delivery_after=row.delivery_after,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
 from ileti.errors import Code
 from ileti.models import Order, OrderCounts
-from ileti.store.schema import messages, order_texts, orders
+from ileti.store.schema import accounts, messages, order_texts, orders
 
 SENDING, DELIVERED, UNDELIVERED = int(Code.SENDING), int(Code.DELIVERED), int(Code.UNDELIVERED)
 
@@ -281,3 +281,16 @@ def mark_cancelled(conn: Connection, order_id: int, now: int) -> None:
         .where(messages.c.order_id == order_id, messages.c.status == SENDING)
         .values(status=UNDELIVERED, reason="cancelled", charged=False, due_at=None, updated_at=now)
     )
+
+
+# -- get-report polls (delivery mode "polls") ----------------------------------------------
+
+
+def delivery_mode(conn: Connection, account_id: int) -> str | None:
+    """The account's delivery mode (None: the server's delay)."""
+    return conn.execute(select(accounts.c.delivery).where(accounts.c.id == account_id)).scalar()
+
+
+def count_poll(conn: Connection, order_id: int) -> None:
+    """One more get-report poll of the order."""
+    conn.execute(update(orders).where(orders.c.id == order_id).values(polls=orders.c.polls + 1))

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ileti.api.control import accounts, inbound, outbox, state, webhooks
+from ileti.api.control import accounts, delivery, faults, inbound, outbox, state, webhooks
 from ileti.api.control.base import (
     PREFIX,
     Caller,
@@ -44,6 +44,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *state.ENDPOINTS,
     *webhooks.ENDPOINTS,
     *inbound.ENDPOINTS,
+    *faults.ENDPOINTS,
+    *delivery.ENDPOINTS,
 )
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ileti"'}
