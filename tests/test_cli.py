@@ -1687,3 +1687,20 @@ def test_inbound_command_blacklists_on_an_opt_out_keyword(database_url: str) -> 
         "no account with key",
         1,
     )
+
+
+async def test_outbox_clear_empties_one_accounts_outbox(
+    database_url: str, runtime: Runtime
+) -> None:
+    key = await _outbox_sends(runtime)
+    other = await _outbox_sends(runtime)
+    await runtime.blacklist.add((await runtime.accounts.get(key)).id, "+905330000077")
+    result = ok(await aileti(database_url, "outbox", "clear", key))
+    assert result.stdout == f"Outbox of {key} cleared: 2 orders, 3 messages, 0 webhooks removed.\n"
+    assert (
+        json.loads(ok(await aileti(database_url, "outbox", "search", key, "--json")).stdout) == []
+    )
+    theirs = json.loads(ok(await aileti(database_url, "outbox", "search", other, "--json")).stdout)
+    assert len(theirs) == 3
+    assert (await runtime.accounts.get(key)).blacklist_count == 1  # the blacklist is kept
+    failed(await aileti(database_url, "outbox", "clear", "nobody"), "no account with key", 1)

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.cli import create, credentials
 from tests.support.http import parse_xml_response, xml_of
-from tests.support.processes import Server, serve
+from tests.support.processes import Server, serve, serving
 from tests.support.spec import JSON_TYPE, OK, XML_TYPE, error, status
 
 UNAUTHORIZED = status(401)
@@ -295,3 +296,44 @@ def test_two_workers_share_one_database(database_url: str, tmp_path: Path) -> No
             assert statuses == [200] * 200
             stored = all_listed(client, creds)
             assert sorted(stored) == sorted([number(99)] + [number(1000 + i) for i in range(200)])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_ends_waiting_long_polls_at_once(
+    database_url: str, tmp_path: Path, workers: int
+) -> None:
+    """A 30-second outbox wait does not hold a shutdown up: on SIGTERM it is answered
+    503 "the server is shutting down" at once, and the server exits cleanly."""
+    token = "a-token-for-the-shutdown-test"
+    with serving(database_url, tmp_path, workers=workers, env={"ILETI_ADMIN_TOKEN": token}) as (
+        server,
+    ):
+        admin = {"Authorization": f"Bearer {token}"}
+        body = {"name": "w", "key": "w-key", "secret": "w-secret"}
+        assert (
+            httpx.post(f"{server.url}/_ileti/accounts", headers=admin, json=body).status_code == 201
+        )
+        answers: list[httpx.Response] = []
+
+        def wait() -> None:
+            answers.append(
+                httpx.get(
+                    f"{server.url}/_ileti/outbox/wait",
+                    params={"recipient": "+905330000099", "timeout": "30"},
+                    headers=admin,
+                    timeout=40,
+                )
+            )
+
+        waiters = [threading.Thread(target=wait) for _ in range(3)]
+        for waiter in waiters:
+            waiter.start()
+        time.sleep(1.0)  # the waits have begun (they last 30 s)
+        began = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        for waiter in waiters:
+            waiter.join(timeout=20)
+        assert [r.status_code for r in answers] == [503, 503, 503], server.tail()
+        assert all(r.json()["error"]["message"] == "the server is shutting down" for r in answers)
+        assert time.monotonic() - began < 8  # not the 30 s of the waits, nor uvicorn's 10 s drain
+        assert server.proc.wait(timeout=15) == 0, server.tail()

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from types import FrameType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,9 +43,11 @@ def _pages(rt: Runtime) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await rt.start()
+        restore = _end_waits_on_signals(rt)
         try:
             yield
         finally:
+            restore()
             await rt.stop()
 
     return Starlette(
@@ -52,6 +59,37 @@ def _pages(rt: Runtime) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def _end_waits_on_signals(rt: Runtime) -> Callable[[], None]:
+    """On SIGTERM or SIGINT, end every outbox wait at once (503 "shutting down"), then
+    let the server's own handler run: the server drains open requests before it stops
+    the runtime, and a 30-second long-poll would otherwise hold the shutdown up. Only in
+    the main thread (where a server installs its handlers); returns what undoes it."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(sig: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(lambda: loop.create_task(rt.outbox_watcher.stop()))
+        before = previous[signal.Signals(sig)]
+        if callable(before):
+            before(sig, frame)
+        else:  # the default (or ignoring): put it back and deliver the signal again
+            signal.signal(sig, before)
+            if before == signal.SIG_DFL:
+                os.kill(os.getpid(), sig)
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, before in previous.items():
+            if signal.getsignal(sig) is handle:
+                signal.signal(sig, before)
+
+    return restore
 
 
 class App:

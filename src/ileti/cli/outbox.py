@@ -243,3 +243,22 @@ def wait(
         click.echo(json.dumps(describe(result), ensure_ascii=False))
     else:
         _print([result], as_json=False, with_account=False)
+
+
+@outbox.command(name="clear")
+@click.argument("key")
+@database_option
+def clear(key: str) -> None:
+    """Empty the outbox of the account KEY: its orders, messages, webhooks and inbound
+    messages (as ``ileti state reset KEY``; the blacklist and balance are kept)."""
+    from ileti.services.state import StateService
+
+    async def main() -> Any:
+        return await StateService(store).reset(key, blacklist=False)
+
+    with open_store() as store, failures():
+        report = asyncio.run(main())
+    click.echo(
+        f"Outbox of {key} cleared: {report.orders} orders, {report.messages} messages, "
+        f"{report.webhooks} webhooks removed."
+    )
