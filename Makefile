@@ -38,6 +38,8 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
+	  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }; }
 	$(BIN)/python bench/add_blacklist.py
 	$(BIN)/python bench/get_blacklist.py
 	$(BIN)/python bench/import_blacklist.py

@@ -4,7 +4,7 @@
         [--rounds 3] [--seconds 10] [--connections 32]
 
 Starts the baseline and ileti under the same uvicorn options, loads each with
-``wrk -t1 -c32`` and the shared ``add-blacklist.lua`` (a fresh valid number per
+``wrk -t1 -c32`` and ``bench/add-blacklist.lua`` (a fresh valid number per
 request), alternating baseline and ileti, and prints the medians, p99 latencies and
 the ratio. Default database: a fresh SQLite file (fsync on every commit); for a
 ``postgresql://`` URL, a fresh schema in that database, dropped afterwards.
@@ -33,7 +33,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace, database: str) -> None:
     account = harness.create_account(database)
-    script = harness.SHARED_BENCH / "add-blacklist.lua"
+    script = harness.BENCH / "add-blacklist.lua"
     env = {"KEY": account["key"], "HASH": account["hash"]}
     base_port, ileti_port = harness.free_port(), harness.free_port()
     results: dict[str, list[dict[str, float]]] = {"baseline": [], "ileti": []}

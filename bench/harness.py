@@ -1,8 +1,8 @@
 """Shared pieces of the benchmarks: start servers, run wrk, read its figures.
 
 Every throughput figure is reported as a ratio to the bare-ASGI baseline
-(``../shared/bench/baseline_app.py``) measured in the same run, under the same server
-program and options, alternating baseline and ileti rounds.
+(``bench/baseline_app.py``) measured in the same run, under the same server program
+and options, alternating baseline and ileti rounds.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_BENCH = Path(os.environ.get("ILETI_SHARED_BENCH", ROOT.parent / "shared" / "bench"))
+BENCH = ROOT / "bench"
 VENV_BIN = Path(sys.executable).parent
 UVICORN_OPTIONS = [
     "--no-access-log",
@@ -81,7 +81,7 @@ def baseline(port: int, workers: int = 1) -> contextlib.AbstractContextManager[o
         [
             str(VENV_BIN / "uvicorn"),
             "--app-dir",
-            str(SHARED_BENCH),
+            str(BENCH),
             "baseline_app:app",
             "--port",
             str(port),
