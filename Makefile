@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/send_sms.py
 	$(BIN)/python bench/get_report.py
 	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/longpolls.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info
