@@ -26,6 +26,7 @@ from ileti.services.accounts import Issued
 from ileti.store import Store
 from ileti.store import accounts as account_store
 from ileti.store import blacklist as blacklist_store
+from ileti.store import ratelimits as rate_store
 from ileti.store import webhooks as webhook_store
 from ileti.store.engine import normalize_url
 from ileti.store.errors import CommitUnknown
@@ -193,6 +194,67 @@ async def reports_per_message(rt: Runtime, account_id: int) -> Counter[tuple[int
     """(message id, report status) -> how many webhooks were queued."""
     queued = await rt.store.read(webhook_store.of_account, account_id)
     return Counter((w.message_id, json.loads(w.payload)["report"]["status"]) for w in queued)
+
+
+#: A queued webhook as stored (``stored_webhooks``).
+Webhook = webhook_store.Webhook
+
+
+async def stored_webhooks(rt: Runtime, account_id: int) -> list[Webhook]:
+    """Every webhook queued for an account, oldest first."""
+    return await rt.store.read(webhook_store.of_account, account_id)
+
+
+async def webhook_progress(rt: Runtime) -> tuple[int, int]:
+    """(webhooks queued, attempts made) over every account: changes whenever a report is
+    queued or attempted."""
+
+    def read(conn: sa.Connection) -> tuple[int, int]:
+        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(webhooks.c.attempts), 0))
+        queued, attempts = conn.execute(query).one()
+        return int(queued), int(attempts)
+
+    return await rt.store.read(read)
+
+
+async def order_flags(rt: Runtime, order_id: int) -> tuple[bool, bool]:
+    """(dispatched, cancelled) of an order."""
+
+    def read(conn: sa.Connection) -> tuple[bool, bool]:
+        query = sa.select(orders.c.dispatched, orders.c.cancelled).where(orders.c.id == order_id)
+        dispatched, cancelled = conn.execute(query).one()
+        return bool(dispatched), bool(cancelled)
+
+    return await rt.store.read(read)
+
+
+async def settled_after(rt: Runtime, order_id: int) -> dict[str, int]:
+    """recipient -> microseconds from the order's submission to the message's last
+    status change."""
+
+    def read(conn: sa.Connection) -> dict[str, int]:
+        query = (
+            sa.select(messages.c.recipient, messages.c.updated_at - orders.c.submit_at)
+            .join(orders, orders.c.id == messages.c.order_id)
+            .where(orders.c.id == order_id)
+        )
+        return {recipient: int(after) for recipient, after in conn.execute(query)}
+
+    return await rt.store.read(read)
+
+
+async def all_message_ids(rt: Runtime) -> list[int]:
+    """The id of every stored message."""
+
+    def read(conn: sa.Connection) -> list[int]:
+        return [id_ for (id_,) in conn.execute(sa.select(messages.c.id).order_by(messages.c.id))]
+
+    return await rt.store.read(read)
+
+
+async def rate_tat(rt: Runtime, account_id: int) -> int | None:
+    """The account's stored rate-limit arrival time (None: no row, a full bucket)."""
+    return await rt.store.read(rate_store.tat_of, account_id)
 
 
 async def webhooks_once_delivered(
