@@ -181,15 +181,6 @@ async def message_states(rt: Runtime, order_id: int) -> dict[str, tuple[int, str
     return await rt.store.read(read)
 
 
-def move_send_at(order_id: int) -> Callable[[sa.Connection], None]:
-    """A write (for ``store.transaction``) that makes an order's send time now."""
-
-    def move(conn: sa.Connection) -> None:
-        conn.execute(sa.update(orders).where(orders.c.id == order_id).values(send_at=now_us()))
-
-    return move
-
-
 async def reports_per_message(rt: Runtime, account_id: int) -> Counter[tuple[int, str]]:
     """(message id, report status) -> how many webhooks were queued."""
     queued = await rt.store.read(webhook_store.of_account, account_id)
