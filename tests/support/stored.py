@@ -248,14 +248,6 @@ async def rate_tat(rt: Runtime, account_id: int) -> int | None:
     return await rt.store.read(rate_store.tat_of, account_id)
 
 
-async def webhooks_once_delivered(
-    rt: Runtime, account_id: int, count: int
-) -> list[webhook_store.Webhook]:
-    """The account's webhooks once ``count`` of them are delivered, else []."""
-    found = await rt.store.read(webhook_store.of_account, account_id)
-    return found if sum(r.delivered_at is not None for r in found) == count else []
-
-
 # -- by URL, on a fresh connection (what another process sees) ------------------------------
 
 
