@@ -28,7 +28,6 @@ SUPPORT_MODULES = sorted((TESTS / "support").glob("*.py"))
 
 #: (test module, what it imports) below the API that a test body still uses.
 BELOW_THE_API = {
-    ("test_ratelimit.py", "ileti.store.ratelimits"),
     ("test_send_sms.py", "sqlalchemy"),
     ("test_send_sms.py", "ileti.store.schema.orders"),
 }
