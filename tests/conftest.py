@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,7 @@ from sqlalchemy.engine import make_url
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
+from tests.support.clock import FakeClock
 from tests.support.databases import Postgres, SqliteTemplate, driver_url, memory_backed_dir
 from tests.support.receiver import Receiver, serving
 from tests.support.runtime import asgi_client, started
@@ -147,6 +149,26 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(runtime) as c:
+        yield c
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test advances (starting at the real time)."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def stepped(settings: Settings, clock: FakeClock) -> AsyncIterator[Runtime]:
+    """An instance on ``settings`` reading ``clock``, with no background loop running:
+    the test advances the clock and steps the work (``tests.support.runtime.settle``)."""
+    async with started(replace(settings, delivery_poll_seconds=0), clock=clock) as rt:
+        yield rt
+
+
+@pytest.fixture
+async def stepped_client(stepped: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(stepped) as c:
         yield c
 
 

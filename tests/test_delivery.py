@@ -1,5 +1,10 @@
 """The simulated carrier: 110 -> 111 after the delay, the documented test numbers,
-scheduled and cancelled orders, restarts, and several instances on one database."""
+scheduled and cancelled orders, restarts, and several instances on one database.
+
+The carrier and the webhook sender read a clock the tests advance: a test moves time
+on and steps the work (``settle``), and proves that something has not happened yet by
+stepping at the moment just before it is due. One test runs in real time, end to end.
+"""
 
 from __future__ import annotations
 
@@ -14,21 +19,28 @@ import httpx
 import pytest
 
 from ileti.api.runtime import Runtime
-from ileti.clock import ISTANBUL, SECOND, from_us, now_us
+from ileti.clock import ISTANBUL, MINUTE, SECOND, from_us
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from ileti.store import webhooks as webhook_store
+from tests.support.clock import FakeClock
 from tests.support.http import auth, call
 from tests.support.receiver import Receiver
-from tests.support.runtime import running
+from tests.support.runtime import running, settle
 from tests.support.sms import DELIVERED_TO, PENDING_TO, UNDELIVERED_TO
 from tests.support.sms import send_now as send
+from tests.support.spec import error
+from tests.support.stored import (
+    all_message_ids,
+    order_flags,
+    reports_per_message,
+    settled_after,
+    stored_webhooks,
+)
 from tests.support.stored import message_states as statuses
-from tests.support.stored import move_send_at as _move_send_at
-from tests.support.stored import reports_per_message, rows
 from tests.support.waiting import eventually
 
 DELAY = 0.5
+JUST_BEFORE = 0.001  # seconds: stepping this long before a due time proves it not due yet
 
 
 @pytest.fixture
@@ -54,12 +66,13 @@ async def hooked(rt: Runtime, url: str, balance: int = 100) -> Issued:
     return await rt.accounts.create("acme", senders=("ILETI",), balance=balance, webhook_url=url)
 
 
-def later(minutes: int) -> str:
-    """``sendDateTime`` some minutes ahead, Istanbul time."""
-    return from_us(now_us() + minutes * 60 * SECOND).astimezone(ISTANBUL).strftime("%d/%m/%Y %H:%M")
-
-
-async def schedule(client: httpx.AsyncClient, issued: Issued, number: str) -> int:
+async def schedule(
+    client: httpx.AsyncClient, issued: Issued, number: str, clock: FakeClock
+) -> tuple[int, int]:
+    """An order scheduled three minutes ahead (``sendDateTime`` has whole minutes):
+    (its id, its send time in microseconds)."""
+    send_at = (clock.now_us() + 3 * MINUTE) // MINUTE * MINUTE
+    when = from_us(send_at).astimezone(ISTANBUL).strftime("%d/%m/%Y %H:%M")
     status, body = await call(
         client,
         "send-sms",
@@ -67,213 +80,236 @@ async def schedule(client: httpx.AsyncClient, issued: Issued, number: str) -> in
             "authentication": auth(issued),
             "order": {
                 "sender": "ILETI",
-                "sendDateTime": later(3),
+                "sendDateTime": when,
                 "iys": "0",
                 "message": {"text": "Yarın", "receipents": {"number": [number]}},
             },
         },
     )
     assert status == 200, body
-    return int(body["order"]["id"])
+    return int(body["order"]["id"]), send_at
+
+
+def statuses_of(receiver: Receiver) -> list[tuple[str, str]]:
+    """(recipient, report status) of every webhook received, in arrival order."""
+    return [(h.report["to"], h.report["status"]) for h in receiver.seen()]
 
 
 # -- one instance ---------------------------------------------------------------------------
 
 
-async def test_a_sent_message_is_delivered_after_the_delay(
-    runtime: Runtime, client: httpx.AsyncClient, account: Issued
+async def test_a_sent_message_is_delivered_exactly_after_the_delay(
+    stepped: Runtime, stepped_client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
-    order_id = await send(client, account, [DELIVERED_TO])
-    first = await report(client, account, order_id)
+    issued = await stepped.accounts.create("acme", senders=("ILETI",), balance=10)
+    order_id = await send(stepped_client, issued, [DELIVERED_TO])
+    first = await report(stepped_client, issued, order_id)
     assert first["message"] == [{"number": DELIVERED_TO, "status": 110}]
     assert (first["waiting"], first["delivered"]) == (1, 0)
 
-    async def delivered() -> dict[str, Any] | None:
-        order = await report(client, account, order_id)
-        return order if order["delivered"] == 1 else None
+    await settle(stepped)  # dispatched: due DELAY from now
+    assert await order_flags(stepped, order_id) == (True, False)
+    clock.advance(DELAY - JUST_BEFORE)
+    await settle(stepped)
+    assert await report(stepped_client, issued, order_id) == first
+    assert (await statuses(stepped, order_id))[DELIVERED_TO][:2] == (110, None)
 
-    order = await eventually(delivered)
+    clock.advance(JUST_BEFORE)
+    await settle(stepped)
+    order = await report(stepped_client, issued, order_id)
     assert order["message"] == [{"number": DELIVERED_TO, "status": 111}]
-    assert (order["waiting"], order["undelivered"], order["total"]) == (0, 0, 1)
-    (row,) = await rows(
-        runtime,
-        "SELECT m.status, m.reason, m.due_at, m.updated_at, o.submit_at, o.dispatched "
-        "FROM messages m JOIN orders o ON o.id = m.order_id WHERE o.id = :o",
-        o=order_id,
-    )
-    assert (row.status, row.reason, row.due_at, bool(row.dispatched)) == (111, None, None, True)
-    assert row.updated_at - row.submit_at >= DELAY * SECOND
+    counts = (order["waiting"], order["delivered"], order["undelivered"], order["total"])
+    assert counts == (0, 1, 0, 1)
+    assert await statuses(stepped, order_id) == {DELIVERED_TO: (111, None, None)}
+    assert await settled_after(stepped, order_id) == {DELIVERED_TO: round(DELAY * SECOND)}
+
+
+async def test_real_time_delivery_and_webhooks_with_the_loops_running(
+    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """Real time, end to end: the instance's own poll loops, the system clock and a
+    real webhook receiver; nothing is stepped by hand."""
+    issued = await hooked(runtime, receiver.url)
+    order_id = await send(client, issued, [DELIVERED_TO, UNDELIVERED_TO])
+    await eventually(lambda: len(receiver.seen()) >= 4)
+    order = await report(client, issued, order_id)
+    assert order["message"] == [
+        {"number": DELIVERED_TO, "status": 111},
+        {"number": UNDELIVERED_TO, "status": 112},
+    ]
+    assert (order["waiting"], order["delivered"], order["undelivered"]) == (0, 1, 1)
+    after = await settled_after(runtime, order_id)
+    assert min(after.values()) >= DELAY * SECOND
+    got = statuses_of(receiver)
+    assert sorted(got) == [
+        (DELIVERED_TO, "accepted"),
+        (DELIVERED_TO, "delivered"),
+        (UNDELIVERED_TO, "accepted"),
+        (UNDELIVERED_TO, "undelivered"),
+    ]
+    # Per message, "accepted" first.
+    assert [s for n, s in got if n == DELIVERED_TO] == ["accepted", "delivered"]
+    assert [s for n, s in got if n == UNDELIVERED_TO] == ["accepted", "undelivered"]
 
 
 async def test_test_numbers_end_undelivered_or_stay_pending(
-    runtime: Runtime, client: httpx.AsyncClient, account: Issued
+    stepped: Runtime, stepped_client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
-    order_id = await send(client, account, [DELIVERED_TO, UNDELIVERED_TO, PENDING_TO])
-
-    async def settled() -> dict[str, Any] | None:
-        order = await report(client, account, order_id)
-        return order if order["delivered"] == 1 and order["undelivered"] == 1 else None
-
-    order = await eventually(settled)
+    issued = await stepped.accounts.create("acme", senders=("ILETI",), balance=100)
+    order_id = await send(stepped_client, issued, [DELIVERED_TO, UNDELIVERED_TO, PENDING_TO])
+    await settle(stepped)
+    clock.advance(DELAY)
+    await settle(stepped)
+    order = await report(stepped_client, issued, order_id)
     assert order["message"] == [
         {"number": DELIVERED_TO, "status": 111},
         {"number": UNDELIVERED_TO, "status": 112},
         {"number": PENDING_TO, "status": 110},
     ]
-    assert order["waiting"] == 1
-    found = await statuses(runtime, order_id)
+    assert (order["waiting"], order["delivered"], order["undelivered"]) == (1, 1, 1)
+    found = await statuses(stepped, order_id)
     assert found[UNDELIVERED_TO] == (112, "undelivered", None)
     # The pending one is no longer due: the carrier never comes back to it.
     assert found[PENDING_TO] == (110, None, None)
-    await asyncio.sleep(DELAY + 0.3)
-    assert (await statuses(runtime, order_id))[PENDING_TO] == (110, None, None)
+    clock.advance(24 * 3600)
+    assert await stepped.carrier.step() is False
+    assert await statuses(stepped, order_id) == found
     # The undelivered one was charged (it went to the carrier) and not refunded.
-    assert (await runtime.accounts.get(account.account.key)).balance == 100 - 3
+    assert (await stepped.accounts.get(issued.account.key)).balance == 100 - 3
 
 
-async def test_test_numbers_are_settings(database_url: str) -> None:
+async def test_test_numbers_are_settings(database_url: str, clock: FakeClock) -> None:
     settings = Settings(
         database_url=database_url,
         delivery_delay_seconds=0.0,
-        delivery_poll_seconds=0.05,
+        delivery_poll_seconds=0,
         undelivered_numbers=("+905330000011",),
         pending_numbers=(),
     )
-    async with running(settings) as (rt, client):
+    async with running(settings, clock=clock) as (rt, client):
         issued = await rt.accounts.create("acme", senders=("ILETI",), balance=10)
         order_id = await send(client, issued, ["+905330000011", PENDING_TO, UNDELIVERED_TO])
-
-        async def settled() -> dict[str, Any] | None:
-            found = await statuses(rt, order_id)
-            return found if all(s != 110 for s, _, _ in found.values()) else None
-
-        found = await eventually(settled)
-        assert {n: s for n, (s, _, _) in found.items()} == {
-            "+905330000011": 112,
-            PENDING_TO: 111,
-            UNDELIVERED_TO: 111,
+        await settle(rt)  # no delay: dispatched and final in one step
+        assert await statuses(rt, order_id) == {
+            "+905330000011": (112, "undelivered", None),
+            PENDING_TO: (111, None, None),
+            UNDELIVERED_TO: (111, None, None),
         }
 
 
 async def test_skipped_recipients_are_not_dispatched(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
-    issued = await hooked(runtime, receiver.url)
+    issued = await hooked(stepped, receiver.url)
     status, _ = await call(
-        client,
+        stepped_client,
         "add-blacklist",
         {"authentication": auth(issued), "blacklist": {"number": "+905330000100"}},
     )
     assert status == 200
-    order_id = await send(client, issued, [DELIVERED_TO, "+905330000100", "12345"])
-    await eventually(lambda: len(receiver.seen()) >= 2)
-    found = await statuses(runtime, order_id)
-    assert found == {
-        DELIVERED_TO: (111, None, None),
+    order_id = await send(stepped_client, issued, [DELIVERED_TO, "+905330000100", "12345"])
+    skipped = {
         "+905330000100": (112, "blacklisted", None),
         "12345": (112, "invalid", None),
     }
-    await asyncio.sleep(0.3)
-    assert sorted(h.report["status"] for h in receiver.seen()) == ["accepted", "delivered"]
+    await settle(stepped)
+    assert statuses_of(receiver) == [(DELIVERED_TO, "accepted")]
+    clock.advance(DELAY)
+    await settle(stepped)
+    assert await statuses(stepped, order_id) == {DELIVERED_TO: (111, None, None), **skipped}
+    clock.advance(3600)
+    await settle(stepped)
+    assert statuses_of(receiver) == [(DELIVERED_TO, "accepted"), (DELIVERED_TO, "delivered")]
 
 
 async def test_a_scheduled_order_is_dispatched_at_its_time(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
-    issued = await hooked(runtime, receiver.url)
-    order_id = await schedule(client, issued, DELIVERED_TO)
-    await asyncio.sleep(DELAY + 0.3)  # many carrier rounds
-    (order,) = await rows(runtime, "SELECT dispatched FROM orders WHERE id = :o", o=order_id)
-    assert not order.dispatched
-    assert await statuses(runtime, order_id) == {DELIVERED_TO: (110, None, None)}
-    assert await reports_per_message(runtime, issued.account.id) == Counter()
+    issued = await hooked(stepped, receiver.url)
+    order_id, send_at = await schedule(stepped_client, issued, DELIVERED_TO, clock)
+    await settle(stepped)
+    clock.advance_to(send_at - round(JUST_BEFORE * SECOND))
+    await settle(stepped)
+    assert await order_flags(stepped, order_id) == (False, False)
+    assert await statuses(stepped, order_id) == {DELIVERED_TO: (110, None, None)}
+    assert await reports_per_message(stepped, issued.account.id) == Counter()
     status, body = await call(
-        client, "get-report", {"authentication": auth(issued), "order": {"id": order_id}}
+        stepped_client, "get-report", {"authentication": auth(issued), "order": {"id": order_id}}
     )
-    assert (status, body["status"]["code"]) == (456, 456)
+    assert (status, body) == (456, error(456))
+    assert receiver.seen() == []
 
-    await runtime.store.transaction(_move_send_at(order_id))
-
-    async def delivered() -> bool:
-        return (await statuses(runtime, order_id))[DELIVERED_TO][0] == 111
-
-    await eventually(delivered)
-    (message_id,) = [r.id for r in await rows(runtime, "SELECT id FROM messages")]
-    await eventually(lambda: len(receiver.seen()) == 2)
-    assert await reports_per_message(runtime, issued.account.id) == Counter(
+    clock.advance_to(send_at)
+    await settle(stepped)
+    assert await order_flags(stepped, order_id) == (True, False)
+    assert (await report(stepped_client, issued, order_id))["waiting"] == 1
+    clock.advance(DELAY)
+    await settle(stepped)
+    assert await statuses(stepped, order_id) == {DELIVERED_TO: (111, None, None)}
+    (message_id,) = await all_message_ids(stepped)
+    assert await reports_per_message(stepped, issued.account.id) == Counter(
         {(message_id, "accepted"): 1, (message_id, "delivered"): 1}
     )
+    assert statuses_of(receiver) == [(DELIVERED_TO, "accepted"), (DELIVERED_TO, "delivered")]
 
 
 async def test_a_cancelled_order_is_never_dispatched(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
-    issued = await hooked(runtime, receiver.url)
-    order_id = await schedule(client, issued, DELIVERED_TO)
+    issued = await hooked(stepped, receiver.url)
+    order_id, send_at = await schedule(stepped_client, issued, DELIVERED_TO, clock)
     status, body = await call(
-        client, "cancel-order", {"authentication": auth(issued), "order": {"id": order_id}}
+        stepped_client, "cancel-order", {"authentication": auth(issued), "order": {"id": order_id}}
     )
     assert (status, body["status"]["code"]) == (200, 200)
-    await runtime.store.transaction(_move_send_at(order_id))  # its time comes
-    # A later order is delivered: the carrier has been round since.
-    other = await send(client, issued, [UNDELIVERED_TO])
-
-    async def other_done() -> bool:
-        return (await statuses(runtime, other))[UNDELIVERED_TO][0] == 112
-
-    await eventually(other_done)
-    (order,) = await rows(
-        runtime, "SELECT dispatched, cancelled FROM orders WHERE id = :o", o=order_id
-    )
-    assert (bool(order.dispatched), bool(order.cancelled)) == (False, True)
-    assert await statuses(runtime, order_id) == {DELIVERED_TO: (112, "cancelled", None)}
+    clock.advance_to(send_at)  # its time comes
+    other = await send(stepped_client, issued, [UNDELIVERED_TO])
+    await settle(stepped)
+    clock.advance(DELAY)
+    await settle(stepped)
+    assert await statuses(stepped, other) == {UNDELIVERED_TO: (112, "undelivered", None)}
+    assert await order_flags(stepped, order_id) == (False, True)
+    assert await statuses(stepped, order_id) == {DELIVERED_TO: (112, "cancelled", None)}
     # The cancelled message gets one "undelivered" report (from the cancel), never an
     # "accepted"; the later order gets accepted + undelivered.
-    await eventually(lambda: len(receiver.seen()) == 3)
-    reports = sorted((h.report["packet_id"], h.report["status"]) for h in receiver.seen())
-    assert reports == sorted(
-        [(order_id, "undelivered"), (other, "accepted"), (other, "undelivered")]
-    )
+    clock.advance(3600)
+    await settle(stepped)
+    reports = [(h.report["packet_id"], h.report["status"]) for h in receiver.seen()]
+    assert reports == [(order_id, "undelivered"), (other, "accepted"), (other, "undelivered")]
 
 
 # -- restarts and several instances ------------------------------------------------------------
 
 
-async def test_delivery_survives_a_restart(settings: Settings, receiver: Receiver) -> None:
-    slow = replace(settings, delivery_delay_seconds=1.0)
+async def test_delivery_survives_a_restart(
+    settings: Settings, receiver: Receiver, clock: FakeClock
+) -> None:
+    stepped = replace(settings, delivery_delay_seconds=1.0, delivery_poll_seconds=0)
     numbers = [f"+9053300001{i:02d}" for i in range(20)]
-    # A first instance dispatches an order, and stops with its messages still 110.
-    async with running(slow) as (rt, client):
+    # A first instance dispatches an order (its "accepted" reports queued, not sent),
+    # and stops with its messages still 110.
+    async with running(stepped, clock=clock) as (rt, client):
         issued = await hooked(rt, receiver.url)
         dispatched = await send(client, issued, numbers)
-
-        async def handed_over() -> bool:
-            found = await statuses(rt, dispatched)
-            return all(due is not None for _, _, due in found.values())
-
-        await eventually(handed_over)
-    # A second one, with the carrier off, takes an order and stops.
-    async with running(replace(slow, delivery_poll_seconds=0)) as (rt, client):
+        assert await rt.carrier.step() is False
+        found = await statuses(rt, dispatched)
+        assert [(s, due is not None) for s, _, due in found.values()] == [(110, True)] * 20
+    # A second one takes an order and stops, its work not stepped.
+    async with running(stepped, clock=clock) as (rt, client):
         queued = await send(client, issued, numbers[:5], "ikinci")
         left = [*(await statuses(rt, dispatched)).values(), *(await statuses(rt, queued)).values()]
         assert [s for s, _, _ in left] == [110] * 25
-    # A third finishes both: every message once.
-    async with running(slow) as (rt, client):
-
-        async def finished() -> bool:
-            counts = await rows(
-                rt, "SELECT count(*) AS n FROM messages WHERE status = 110 OR due_at IS NOT NULL"
-            )
-            return counts[0].n == 0
-
-        await eventually(finished)
+    assert receiver.seen() == []
+    # A third finishes both: every message and every report once.
+    async with running(stepped, clock=clock) as (rt, client):
+        await settle(rt)
+        clock.advance(1.0)
+        await settle(rt)
         for order_id, count in ((dispatched, 20), (queued, 5)):
             order = await report(client, issued, order_id)
             assert (order["delivered"], order["waiting"], order["total"]) == (count, 0, count)
-        ids = [r.id for r in await rows(rt, "SELECT id FROM messages")]
+        ids = await all_message_ids(rt)
         assert len(ids) == 25
-        await eventually(lambda: len(receiver.seen()) >= 50)
-        await asyncio.sleep(0.3)
         expected = Counter({(i, s): 1 for i in ids for s in ("accepted", "delivered")})
         assert await reports_per_message(rt, issued.account.id) == expected
         posted = Counter((h.report["id"], h.report["status"]) for h in receiver.seen())
@@ -282,11 +318,13 @@ async def test_delivery_survives_a_restart(settings: Settings, receiver: Receive
 
 @pytest.mark.parametrize("instances", [2, 3])
 async def test_several_instances_dispatch_each_message_once(
-    settings: Settings, receiver: Receiver, instances: int
+    settings: Settings, receiver: Receiver, clock: FakeClock, instances: int
 ) -> None:
-    async with running(settings) as (first, first_client):
+    """The instances share one database and one clock; their steps run concurrently."""
+    stepped = replace(settings, delivery_poll_seconds=0)
+    async with running(stepped, clock=clock) as (first, first_client):
         issued = await hooked(first, receiver.url, balance=10_000)
-        async with _more(settings, instances - 1) as others:
+        async with _more(stepped, clock, instances - 1) as others:
             clients = [first_client, *(c for _, c in others)]
             sends = [
                 send(
@@ -299,20 +337,17 @@ async def test_several_instances_dispatch_each_message_once(
             ]
             order_ids = await asyncio.gather(*sends)
             assert len(set(order_ids)) == 12
-
-            async def finished() -> bool:
-                counts = await rows(first, "SELECT count(*) AS n FROM messages WHERE status <> 111")
-                return counts[0].n == 0
-
-            await eventually(finished, within=60)
-            ids = [r.id for r in await rows(first, "SELECT id FROM messages")]
-            assert len(ids) == 12 * 20
-            await eventually(lambda: len(receiver.seen()) >= 2 * len(ids), within=60)
-            await asyncio.sleep(0.3)
-    expected = Counter({(i, s): 1 for i in ids for s in ("accepted", "delivered")})
-    async with running(replace(settings, delivery_poll_seconds=0)) as (rt, _):
-        assert await reports_per_message(rt, issued.account.id) == expected
-        queued = await rt.store.read(webhook_store.of_account, issued.account.id)
+            everyone = [first, *(rt for rt, _ in others)]
+            await settle(*everyone)
+            clock.advance(DELAY)
+            await settle(*everyone)
+        ids = await all_message_ids(first)
+        assert len(ids) == 12 * 20
+        for order_id in order_ids:
+            assert {s for s, _, _ in (await statuses(first, order_id)).values()} == {111}
+        expected = Counter({(i, s): 1 for i in ids for s in ("accepted", "delivered")})
+        assert await reports_per_message(first, issued.account.id) == expected
+        queued = await stored_webhooks(first, issued.account.id)
         assert [w for w in queued if w.attempts != 1 or w.delivered_at is None] == []
     posted = Counter((h.report["id"], h.report["status"]) for h in receiver.seen())
     assert posted == expected
@@ -320,10 +355,10 @@ async def test_several_instances_dispatch_each_message_once(
 
 @asynccontextmanager
 async def _more(
-    settings: Settings, count: int
+    settings: Settings, clock: FakeClock, count: int
 ) -> AsyncIterator[list[tuple[Runtime, httpx.AsyncClient]]]:
     if count == 0:
         yield []
         return
-    async with running(settings) as one, _more(settings, count - 1) as rest:
+    async with running(settings, clock=clock) as one, _more(settings, clock, count - 1) as rest:
         yield [one, *rest]

@@ -28,17 +28,13 @@ SUPPORT_MODULES = sorted((TESTS / "support").glob("*.py"))
 
 #: (test module, what it imports) below the API that a test body still uses.
 BELOW_THE_API = {
-    ("test_delivery.py", "ileti.store.webhooks"),
-    ("test_ratelimit.py", "ileti.store.ratelimits"),
     ("test_send_sms.py", "sqlalchemy"),
     ("test_send_sms.py", "ileti.store.schema.orders"),
-    ("test_webhooks.py", "ileti.store.webhooks"),
 }
 #: (module, message) spelled out in a test body.
 SPELLED_OUT = {
     ("test_outbox.py", MESSAGES[111]),
     ("test_outbox.py", MESSAGES[112]),
-    ("test_webhooks.py", MESSAGES[200]),
 }
 
 

@@ -4,6 +4,10 @@ every instance — in the database (SQLite and PostgreSQL) and in Redis.
 Tests run with a small rate and burst (RATE recipients/s, BURST at once) so they are
 fast; one test per database checks the default: one maximal request (50,000) passes,
 the next one does not.
+
+The database limiter reads the order service's clock, so its tests advance a clock
+instead of waiting (one test waits a real Retry-After). The Redis limiter uses Redis's
+own clock: its tests run in real time.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,21 +25,22 @@ import httpx
 import pytest
 import redis
 
-from ileti.api.app import App
 from ileti.api.runtime import Runtime
+from ileti.clock import SECOND
 from ileti.config import ConfigError, Settings
 from ileti.services.accounts import Issued
-from ileti.store import ratelimits as rate_store
+from tests.support.clock import FakeClock
 from tests.support.http import auth, call, parse_xml_response, xml_of
 from tests.support.runtime import asgi_client, running, started
 from tests.support.spec import OK, error
+from tests.support.stored import rate_tat, stored_orders
 from tests.support.stored import stored_balance as balance
-from tests.support.stored import stored_orders
 
 RATE = 2
 BURST = 20
 LIMITED = error(429)
 OK_STATUS = OK
+JUST_BEFORE = 0.001  # seconds: a request this long before its refill is still refused
 
 REDIS_URL = os.environ.get("ILETI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").strip()
 REQUIRE_REDIS = os.environ.get("ILETI_TEST_REQUIRE_REDIS", "") not in ("", "0")
@@ -121,74 +127,100 @@ def assert_limited(status: int, response: dict[str, Any], headers: httpx.Headers
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml", "get"])
-async def test_burst_passes_then_429_then_passes_after_retry_after(
-    runtime: Runtime, client: httpx.AsyncClient, fmt: str
+async def test_burst_passes_then_429_then_passes_exactly_when_refilled(
+    stepped: Runtime, stepped_client: httpx.AsyncClient, clock: FakeClock, fmt: str
 ) -> None:
-    issued = await new_account(runtime)
-    status, response, _ = await send(client, issued, numbers(BURST), fmt)
+    issued = await new_account(stepped)
+    status, response, _ = await send(stepped_client, issued, numbers(BURST), fmt)
     assert status == 200
     assert response["status"] == OK_STATUS
-    before = (await stored_orders(runtime, issued), await balance(runtime, issued))
-    tat = await runtime.store.read(rate_store.tat_of, issued.account.id)
+    before = (await stored_orders(stepped, issued), await balance(stepped, issued))
+    tat = await rate_tat(stepped, issued.account.id)
+    assert tat == clock.now_us() + BURST * SECOND // RATE
 
-    status, response, headers = await send(client, issued, numbers(1, 100), fmt)
+    status, response, headers = await send(stepped_client, issued, numbers(1, 100), fmt)
     retry_after = assert_limited(status, response, headers)
     assert retry_after == 1  # one recipient at 2/s: 0.5 s, rounded up
     # Nothing was stored, charged or taken.
-    assert (await stored_orders(runtime, issued), await balance(runtime, issued)) == before
-    assert await runtime.store.read(rate_store.tat_of, issued.account.id) == tat
+    assert (await stored_orders(stepped, issued), await balance(stepped, issued)) == before
+    assert await rate_tat(stepped, issued.account.id) == tat
 
-    await asyncio.sleep(retry_after)
-    status, response, _ = await send(client, issued, numbers(1, 100), fmt)
+    clock.advance(0.5 - JUST_BEFORE)
+    assert_limited(*await send(stepped_client, issued, numbers(1, 100), fmt))
+    assert await stored_orders(stepped, issued) == before[0]
+    clock.advance(JUST_BEFORE)
+    status, response, _ = await send(stepped_client, issued, numbers(1, 100), fmt)
     assert status == 200
     assert response["status"] == OK_STATUS
-    assert await stored_orders(runtime, issued) == before[0] + 1
+    assert await stored_orders(stepped, issued) == before[0] + 1
+    assert await rate_tat(stepped, issued.account.id) == tat + SECOND // RATE
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_real_time_429_then_passes_after_really_waiting_retry_after(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """Real time, end to end: the system clock, and a real wait of Retry-After."""
+    issued = await new_account(runtime)
+    assert (await send(client, issued, numbers(BURST)))[0] == 200
+    retry_after = assert_limited(*await send(client, issued, numbers(1, 100)))
+    assert retry_after == 1
+    await asyncio.sleep(retry_after)
+    status, response, _ = await send(client, issued, numbers(1, 100))
+    assert (status, response["status"]) == (200, OK_STATUS)
+    assert await stored_orders(runtime, issued) == 2
 
 
 async def test_retry_after_is_the_wait_for_the_whole_request(
-    runtime: Runtime, client: httpx.AsyncClient
+    stepped: Runtime, stepped_client: httpx.AsyncClient
 ) -> None:
-    issued = await new_account(runtime)
-    assert (await send(client, issued, numbers(BURST)))[0] == 200
+    issued = await new_account(stepped)
+    assert (await send(stepped_client, issued, numbers(BURST)))[0] == 200
     # 20 more recipients at 2/s: a full refill, 10 s.
-    assert assert_limited(*await send(client, issued, numbers(BURST, 100))) == 10
+    assert assert_limited(*await send(stepped_client, issued, numbers(BURST, 100))) == 10
     # A smaller request needs less: 5 recipients, 2.5 s.
-    assert assert_limited(*await send(client, issued, numbers(5, 100))) == 3
+    assert assert_limited(*await send(stepped_client, issued, numbers(5, 100))) == 3
+    assert await stored_orders(stepped, issued) == 1
 
 
-async def test_limits_are_per_account(runtime: Runtime, client: httpx.AsyncClient) -> None:
-    first = await new_account(runtime, "first")
-    second = await new_account(runtime, "second")
-    assert (await send(client, first, numbers(BURST)))[0] == 200
-    assert_limited(*await send(client, first, numbers(BURST, 100)))
-    status, response, _ = await send(client, second, numbers(BURST))
+async def test_limits_are_per_account(stepped: Runtime, stepped_client: httpx.AsyncClient) -> None:
+    first = await new_account(stepped, "first")
+    second = await new_account(stepped, "second")
+    assert (await send(stepped_client, first, numbers(BURST)))[0] == 200
+    assert_limited(*await send(stepped_client, first, numbers(BURST, 100)))
+    status, response, _ = await send(stepped_client, second, numbers(BURST))
     assert status == 200
     assert response["status"] == OK_STATUS
-    assert_limited(*await send(client, second, numbers(BURST, 100)))
+    assert_limited(*await send(stepped_client, second, numbers(BURST, 100)))
+    assert (await stored_orders(stepped, first), await stored_orders(stepped, second)) == (1, 1)
 
 
 async def test_account_rate_limit_overrides_the_default(
-    runtime: Runtime, client: httpx.AsyncClient
+    stepped: Runtime, stepped_client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
-    slow = await new_account(runtime, "slow", rate_limit=1)
-    assert (await send(client, slow, numbers(BURST)))[0] == 200
+    slow = await new_account(stepped, "slow", rate_limit=1)
+    assert (await send(stepped_client, slow, numbers(BURST)))[0] == 200
     # 20 recipients at the account's 1/s (not the server's 2/s): 20 s.
-    assert assert_limited(*await send(client, slow, numbers(BURST, 100))) == 20
+    assert assert_limited(*await send(stepped_client, slow, numbers(BURST, 100))) == 20
 
     # A limit set later (as `ileti account update KEY --rate-limit N` does) applies to
     # the next request.
-    fast = await new_account(runtime, "fast")
-    await runtime.accounts.update(fast.account.key, rate_limit=1000)
-    assert (await send(client, fast, numbers(BURST)))[0] == 200
-    # 1000/s: 20 recipients refill in 20 ms.
-    await asyncio.sleep(0.05)
-    assert (await send(client, fast, numbers(BURST, 100)))[0] == 200
+    fast = await new_account(stepped, "fast")
+    await stepped.accounts.update(fast.account.key, rate_limit=1000)
+    assert (await send(stepped_client, fast, numbers(BURST)))[0] == 200
+    # 1000/s: 20 recipients refill in 20 ms (Retry-After: at least a second).
+    assert assert_limited(*await send(stepped_client, fast, numbers(BURST, 100))) == 1
+    clock.advance(0.02 - JUST_BEFORE)
+    assert_limited(*await send(stepped_client, fast, numbers(BURST, 100)))
+    clock.advance(JUST_BEFORE)
+    assert (await send(stepped_client, fast, numbers(BURST, 100)))[0] == 200
+    assert (await stored_orders(stepped, slow), await stored_orders(stepped, fast)) == (1, 2)
 
 
 async def test_requests_that_fail_validation_are_not_counted(
-    runtime: Runtime, client: httpx.AsyncClient
+    stepped: Runtime, stepped_client: httpx.AsyncClient
 ) -> None:
-    issued = await new_account(runtime)
+    issued = await new_account(stepped)
     bad_orders = [
         {**order(numbers(BURST)), "sender": ""},  # 459
         {**order(numbers(BURST)), "sender": "NOTMINE"},  # 450
@@ -201,92 +233,102 @@ async def test_requests_that_fail_validation_are_not_counted(
     for _ in range(3):
         for bad in bad_orders:
             status, response = await call(
-                client, "send-sms", {"authentication": auth(issued), "order": bad}
+                stepped_client, "send-sms", {"authentication": auth(issued), "order": bad}
             )
             assert status == response["status"]["code"]
             assert status not in (200, 429)
-    assert await runtime.store.read(rate_store.tat_of, issued.account.id) is None
+    assert await rate_tat(stepped, issued.account.id) is None
+    assert await stored_orders(stepped, issued) == 0
     # The whole burst is still there.
-    assert (await send(client, issued, numbers(BURST)))[0] == 200
-    assert_limited(*await send(client, issued, numbers(BURST, 100)))
+    assert (await send(stepped_client, issued, numbers(BURST)))[0] == 200
+    assert_limited(*await send(stepped_client, issued, numbers(BURST, 100)))
 
 
 async def test_unauthenticated_requests_are_not_counted(
-    runtime: Runtime, client: httpx.AsyncClient
+    stepped: Runtime, stepped_client: httpx.AsyncClient
 ) -> None:
-    issued = await new_account(runtime)
+    issued = await new_account(stepped)
     wrong = {"key": issued.account.key, "hash": "0" * 64}
     for _ in range(3):
         status, response = await call(
-            client, "send-sms", {"authentication": wrong, "order": order(numbers(BURST))}
+            stepped_client, "send-sms", {"authentication": wrong, "order": order(numbers(BURST))}
         )
-        assert (status, response["status"]["code"]) == (401, 401)
-    assert (await send(client, issued, numbers(BURST)))[0] == 200
+        assert (status, response) == (401, error(401))
+    assert await rate_tat(stepped, issued.account.id) is None
+    assert (await send(stepped_client, issued, numbers(BURST)))[0] == 200
 
 
 async def test_two_instances_on_one_database_share_the_limit(
-    runtime: Runtime, client: httpx.AsyncClient, settings: Settings
+    stepped: Runtime, stepped_client: httpx.AsyncClient, settings: Settings, clock: FakeClock
 ) -> None:
-    async with running(settings) as (_other, c2):
-        issued = await new_account(runtime)
+    """Two instances on one database and one clock."""
+    async with running(replace(settings, delivery_poll_seconds=0), clock=clock) as (_, c2):
+        issued = await new_account(stepped)
         await known_to(c2, issued)
         # Through the first instance, the whole burst; the second one refuses more.
-        assert (await send(client, issued, numbers(BURST)))[0] == 200
-        request = {"authentication": auth(issued), "order": order(numbers(BURST, 100))}
-        r = await c2.post("/v1/send-sms/json", json={"request": request})
-        assert_limited(r.status_code, r.json()["response"], r.headers)
+        assert (await send(stepped_client, issued, numbers(BURST)))[0] == 200
+        assert assert_limited(*await send(c2, issued, numbers(BURST, 100))) == 10
 
         # Concurrent sends through both instances: an account at 1/s with a burst
         # of 20 takes exactly four requests of five recipients.
-        slow = await new_account(runtime, "slow", rate_limit=1)
+        slow = await new_account(stepped, "slow", rate_limit=1)
         await known_to(c2, slow)
         results = await asyncio.gather(
-            *(send(client if i % 2 else c2, slow, numbers(5, 1000 * i)) for i in range(10))
+            *(send(stepped_client if i % 2 else c2, slow, numbers(5, 1000 * i)) for i in range(10))
         )
         statuses = sorted(status for status, _, _ in results)
         assert statuses == [200] * 4 + [429] * 6
-        assert await stored_orders(runtime, slow) == 4
+        assert await stored_orders(stepped, slow) == 4
+        # Five recipients refill in 5 s, for both instances alike.
+        clock.advance(5 - JUST_BEFORE)
+        assert_limited(*await send(stepped_client, slow, numbers(5, 20_000)))
+        clock.advance(JUST_BEFORE)
+        assert (await send(c2, slow, numbers(5, 20_000)))[0] == 200
+        assert_limited(*await send(stepped_client, slow, numbers(1, 30_000)))
+        assert await stored_orders(stepped, slow) == 5
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-async def test_default_allows_one_maximal_request_as_a_burst(database_url: str) -> None:
-    rt = Runtime.build(Settings(database_url=database_url, auth_refresh_seconds=0.1))
-    assert (rt.settings.rate_limit, rt.settings.rate_limit_burst) == (100, 50_000)
-    await rt.start()
-    try:
-        transport = httpx.ASGITransport(app=App(rt), client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://ileti.test") as c:
-            issued = await new_account(rt)
-            status, response, _ = await send(c, issued, numbers(50_000))
-            assert status == 200
-            assert response["status"] == OK_STATUS
-            # 1,000 more at 100/s need 10 s (less the time storing the first one took).
-            request = {"authentication": auth(issued), "order": order(numbers(1000, 60_000))}
-            r = await c.post("/v1/send-sms/json", json={"request": request})
-            assert 1 <= assert_limited(r.status_code, r.json()["response"], r.headers) <= 10
-            # A second maximal request would wait for a full refill: 500 s.
-            request = {"authentication": auth(issued), "order": order(numbers(50_000, 60_000))}
-            r = await c.post("/v1/send-sms/json", json={"request": request})
-            assert 490 <= assert_limited(r.status_code, r.json()["response"], r.headers) <= 500
-            assert await stored_orders(rt, issued) == 1
-    finally:
-        await rt.stop()
+async def test_default_allows_one_maximal_request_as_a_burst(
+    database_url: str, clock: FakeClock
+) -> None:
+    settings = Settings(database_url=database_url, auth_refresh_seconds=0.1)
+    assert (settings.rate_limit, settings.rate_limit_burst) == (100, 50_000)
+    async with running(replace(settings, delivery_poll_seconds=0), clock=clock) as (rt, c):
+        issued = await new_account(rt)
+        status, response, _ = await send(c, issued, numbers(50_000))
+        assert status == 200
+        assert response["status"] == OK_STATUS
+        # 1,000 more at 100/s need 10 s.
+        request = {"authentication": auth(issued), "order": order(numbers(1000, 60_000))}
+        r = await c.post("/v1/send-sms/json", json={"request": request})
+        assert assert_limited(r.status_code, r.json()["response"], r.headers) == 10
+        # A second maximal request would wait for a full refill: 500 s.
+        request = {"authentication": auth(issued), "order": order(numbers(50_000, 60_000))}
+        r = await c.post("/v1/send-sms/json", json={"request": request})
+        assert assert_limited(r.status_code, r.json()["response"], r.headers) == 500
+        assert await stored_orders(rt, issued) == 1
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-async def test_rate_limit_zero_turns_the_default_off(database_url: str) -> None:
+async def test_rate_limit_zero_turns_the_default_off(database_url: str, clock: FakeClock) -> None:
     settings = Settings(
-        database_url=database_url, auth_refresh_seconds=0.1, rate_limit=0, rate_limit_burst=BURST
+        database_url=database_url,
+        auth_refresh_seconds=0.1,
+        delivery_poll_seconds=0,
+        rate_limit=0,
+        rate_limit_burst=BURST,
     )
-    async with running(settings) as (rt, c):
+    async with running(settings, clock=clock) as (rt, c):
         free = await new_account(rt, "free")
         for i in range(5):
             assert (await send(c, free, numbers(BURST, 100 * i)))[0] == 200
-        assert await rt.store.read(rate_store.tat_of, free.account.id) is None
+        assert await rate_tat(rt, free.account.id) is None
         # An account with a limit of its own is still limited.
         own = await new_account(rt, "own", rate_limit=1)
         assert (await send(c, own, numbers(BURST)))[0] == 200
         assert_limited(*await send(c, own, numbers(BURST, 100)))
+        assert (await stored_orders(rt, free), await stored_orders(rt, own)) == (5, 1)
 
 
 def test_settings_from_env() -> None:
@@ -374,7 +416,7 @@ async def test_redis_burst_then_429_then_passes(
     keys = [k.decode() for k in redis_server.scan_iter(match=f"{redis_settings.redis_prefix}:*")]
     assert len(keys) == 1
     assert keys[0].endswith(f":account:{issued.account.id}")
-    assert await redis_runtime.store.read(rate_store.tat_of, issued.account.id) is None
+    assert await rate_tat(redis_runtime, issued.account.id) is None
 
     await asyncio.sleep(retry_after)
     assert (await send(redis_client, issued, numbers(1, 100)))[0] == 200
@@ -439,4 +481,4 @@ async def test_redis_down_falls_back_to_the_database(
         warnings = [r for r in caplog.records if r.name == "ileti.ratelimit"]
         assert len(warnings) == 1
         assert "using the database" in warnings[0].getMessage()
-        assert await rt.store.read(rate_store.tat_of, issued.account.id) is not None
+        assert await rate_tat(rt, issued.account.id) is not None

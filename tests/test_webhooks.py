@@ -1,28 +1,38 @@
 """Delivery reports by webhook (spec §7), against a real HTTP receiver on 127.0.0.1:
 the exact body and content type, retries with backoff on errors and timeouts, giving
-up after the bound, attempts recorded, order per message."""
+up after the bound, attempts recorded, order per message.
+
+The carrier and the webhook sender read a clock the tests advance (``settle`` steps
+them): a backoff is proven by stepping just before the retry is due, then at it. The
+POSTs themselves are real, and so is the HTTP timeout.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from ileti.api.runtime import Runtime
+from ileti.clock import SECOND, parse_send_time
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from ileti.store import webhooks as webhook_store
+from tests.support.clock import FakeClock
 from tests.support.http import auth, call
 from tests.support.receiver import Receiver
+from tests.support.runtime import settle
 from tests.support.sms import DELIVERED_TO, PENDING_TO, UNDELIVERED_TO
 from tests.support.sms import send_now as send
-from tests.support.stored import message_ids
-from tests.support.stored import webhooks_once_delivered as _done
-from tests.support.waiting import eventually
+from tests.support.spec import OK
+from tests.support.stored import message_ids, order_flags, stored_webhooks
+
+DELAY = 0.2
+BACKOFF = 0.2  # then twice that
+JUST_BEFORE = 0.001  # seconds: stepping this long before a due time proves it not due yet
 
 
 @pytest.fixture
@@ -30,11 +40,11 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         auth_refresh_seconds=0.1,
-        delivery_delay_seconds=0.2,
+        delivery_delay_seconds=DELAY,
         delivery_poll_seconds=0.05,
         webhook_timeout_seconds=0.5,
         webhook_attempts=3,
-        webhook_backoff_seconds=0.2,
+        webhook_backoff_seconds=BACKOFF,
     )
 
 
@@ -44,17 +54,47 @@ async def hooked(rt: Runtime, url: str, **settings: Any) -> Issued:
     )
 
 
+def us(seconds: float) -> int:
+    return round(seconds * SECOND)
+
+
+async def delivered_count(client: httpx.AsyncClient, issued: Issued, order_id: int) -> int:
+    status, body = await call(
+        client, "get-report", {"authentication": auth(issued), "order": {"id": order_id}}
+    )
+    assert status == 200, body
+    return int(body["order"]["delivered"])
+
+
+async def retried_at_its_backoff(
+    rt: Runtime, clock: FakeClock, attempts: Callable[[], Awaitable[int]], made: int, wait: float
+) -> None:
+    """Attempt ``made`` is not made ``JUST_BEFORE`` its backoff ``wait`` has passed, and
+    is made when it has; ``attempts()`` counts the attempts so far."""
+    clock.advance(wait - JUST_BEFORE)
+    await settle(rt)
+    assert await attempts() == made - 1
+    clock.advance(JUST_BEFORE)
+    await settle(rt)
+    assert await attempts() == made
+
+
 # -- the payload -------------------------------------------------------------------------
 
 
 async def test_accepted_and_delivered_reports_have_the_documented_shape(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
-    issued = await hooked(runtime, receiver.url)
-    order_id = await send(client, issued, [DELIVERED_TO, UNDELIVERED_TO], 'Merhaba "dünya"\nçğış')
-    ids = await message_ids(runtime, order_id)
-    await eventually(lambda: len(receiver.seen()) >= 4)
-    await asyncio.sleep(0.3)  # nothing more arrives
+    issued = await hooked(stepped, receiver.url)
+    text = 'Merhaba "dünya"\nçğış'
+    order_id = await send(stepped_client, issued, [DELIVERED_TO, UNDELIVERED_TO], text)
+    ids = await message_ids(stepped, order_id)
+    start = clock.now_us()
+    await settle(stepped)
+    clock.advance(DELAY)
+    await settle(stepped)
+    clock.advance(3600)
+    await settle(stepped)  # nothing more is sent
     hits = receiver.seen()
     assert len(hits) == 4
     for hit in hits:
@@ -72,32 +112,26 @@ async def test_accepted_and_delivered_reports_have_the_documented_shape(
     for hit in hits:
         assert hit.report["packet_id"] == order_id
         assert isinstance(hit.report["id"], int) and isinstance(hit.report["packet_id"], int)
-        assert hit.report["body"] == 'Merhaba "dünya"\nçğış'
-    # Per message, "accepted" arrives before the final report.
-    for number in (DELIVERED_TO, UNDELIVERED_TO):
-        statuses = [h.report["status"] for h in hits if h.report["to"] == number]
-        assert statuses[0] == "accepted"
-    rows = await runtime.store.read(webhook_store.of_account, issued.account.id)
+        assert hit.report["body"] == text
+    # "accepted" (at dispatch) arrives before the final reports (after the delay).
+    assert [h.report["status"] for h in hits[:2]] == ["accepted", "accepted"]
+    rows = await stored_webhooks(stepped, issued.account.id)
     assert len(rows) == 4
-    assert all(r.attempts == 1 and r.delivered_at is not None for r in rows)
-    assert all(r.next_attempt_at is None and r.last_error is None for r in rows)
+    assert all(r.attempts == 1 and r.next_attempt_at is None and r.last_error is None for r in rows)
+    assert [r.delivered_at for r in rows] == [start, start, start + us(DELAY), start + us(DELAY)]
     assert {r.payload.encode() for r in rows} == {h.body for h in hits}
 
 
 async def test_no_webhook_url_queues_nothing(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
-    issued = await runtime.accounts.create("acme", senders=("ILETI",), balance=10)
-    order_id = await send(client, issued, [DELIVERED_TO])
-
-    async def delivered() -> bool:
-        _, body = await call(
-            client, "get-report", {"authentication": auth(issued), "order": {"id": order_id}}
-        )
-        return body["order"]["delivered"] == 1
-
-    await eventually(delivered)
-    assert await runtime.store.read(webhook_store.of_account, issued.account.id) == []
+    issued = await stepped.accounts.create("acme", senders=("ILETI",), balance=10)
+    order_id = await send(stepped_client, issued, [DELIVERED_TO])
+    await settle(stepped)
+    clock.advance(DELAY)
+    await settle(stepped)
+    assert await delivered_count(stepped_client, issued, order_id) == 1
+    assert await stored_webhooks(stepped, issued.account.id) == []
     assert receiver.seen() == []
 
 
@@ -105,15 +139,23 @@ async def test_no_webhook_url_queues_nothing(
 
 
 async def test_retries_after_a_server_error(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
     receiver.script = [500]
-    issued = await hooked(runtime, receiver.url)
-    order_id = await send(client, issued, [PENDING_TO])  # one report: "accepted"
-    ids = await message_ids(runtime, order_id)
-    rows = await eventually(lambda: _done(runtime, issued.account.id, 1))
+    issued = await hooked(stepped, receiver.url)
+    order_id = await send(stepped_client, issued, [PENDING_TO])  # one report: "accepted"
+    ids = await message_ids(stepped, order_id)
+    start = clock.now_us()
+    await settle(stepped)
+    (row,) = await stored_webhooks(stepped, issued.account.id)
+    assert (row.attempts, row.delivered_at, row.last_error) == (1, None, "HTTP 500")
+    assert row.next_attempt_at == start + us(BACKOFF)
+
+    async def attempts() -> int:
+        return len(receiver.seen())
+
+    await retried_at_its_backoff(stepped, clock, attempts, 2, BACKOFF)
     hits = receiver.seen()
-    assert len(hits) == 2
     assert hits[0].body == hits[1].body
     assert hits[0].report == {
         "id": ids[PENDING_TO],
@@ -122,97 +164,127 @@ async def test_retries_after_a_server_error(
         "to": PENDING_TO,
         "body": "Merhaba dünya",
     }
-    assert hits[1].at - hits[0].at >= 0.2  # the backoff base
-    (row,) = rows
-    assert row.attempts == 2 and row.delivered_at is not None and row.next_attempt_at is None
+    (row,) = await stored_webhooks(stepped, issued.account.id)
+    assert (row.attempts, row.delivered_at, row.next_attempt_at) == (2, start + us(BACKOFF), None)
     assert row.last_error == "HTTP 500"
 
 
 async def test_retries_after_a_timeout(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
-    receiver.script = ["slow"]  # longer than the 0.5 s timeout
-    issued = await hooked(runtime, receiver.url)
-    await send(client, issued, [PENDING_TO])
-    rows = await eventually(lambda: _done(runtime, issued.account.id, 1))
-    (row,) = rows
-    assert row.attempts == 2 and row.delivered_at is not None
+    receiver.script = ["slow"]
+    receiver.slow_seconds = 0.7  # longer than the 0.5 s timeout (real time)
+    issued = await hooked(stepped, receiver.url)
+    await send(stepped_client, issued, [PENDING_TO])
+    start = clock.now_us()
+    await settle(stepped)
+    (row,) = await stored_webhooks(stepped, issued.account.id)
+    assert (row.attempts, row.delivered_at, row.next_attempt_at) == (1, None, start + us(BACKOFF))
     assert row.last_error == "timeout after 0.5 s"
-    assert len(receiver.seen()) == 2
+
+    async def attempts() -> int:
+        return len(receiver.seen())
+
+    await retried_at_its_backoff(stepped, clock, attempts, 2, BACKOFF)
+    (row,) = await stored_webhooks(stepped, issued.account.id)
+    assert (row.attempts, row.delivered_at, row.next_attempt_at) == (2, start + us(BACKOFF), None)
+    assert row.last_error == "timeout after 0.5 s"
 
 
 async def test_gives_up_after_the_bound(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
     receiver.default = 503
-    issued = await hooked(runtime, receiver.url)
-    await send(client, issued, [PENDING_TO])
+    issued = await hooked(stepped, receiver.url)
+    await send(stepped_client, issued, [PENDING_TO])
+    await settle(stepped)
+    assert len(receiver.seen()) == 1
 
-    async def given_up() -> list[webhook_store.Webhook]:
-        rows = await runtime.store.read(webhook_store.of_account, issued.account.id)
-        return [r for r in rows if r.attempts == 3 and r.next_attempt_at is None]
+    async def attempts() -> int:
+        return len(receiver.seen())
 
-    (row,) = await eventually(given_up)
-    assert row.delivered_at is None and row.last_error == "HTTP 503"
-    await asyncio.sleep(1.0)  # longer than the next backoff would be: no fourth attempt
+    await retried_at_its_backoff(stepped, clock, attempts, 2, BACKOFF)
+    await retried_at_its_backoff(stepped, clock, attempts, 3, 2 * BACKOFF)
+    (row,) = await stored_webhooks(stepped, issued.account.id)
+    assert (row.attempts, row.next_attempt_at, row.delivered_at) == (3, None, None)
+    assert row.last_error == "HTTP 503"
+    clock.advance(24 * 3600)  # far beyond any next backoff: no fourth attempt
+    await settle(stepped)
     assert len(receiver.seen()) == 3
-    (again,) = await runtime.store.read(webhook_store.of_account, issued.account.id)
-    assert again == row
+    assert await stored_webhooks(stepped, issued.account.id) == [row]
 
 
 async def test_unreachable_url_is_retried_and_recorded(
-    runtime: Runtime, client: httpx.AsyncClient
+    stepped: Runtime, stepped_client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # nothing listens there once closed
-    issued = await hooked(runtime, f"http://127.0.0.1:{port}/hook")
-    await send(client, issued, [PENDING_TO])
+    issued = await hooked(stepped, f"http://127.0.0.1:{port}/hook")
+    await send(stepped_client, issued, [PENDING_TO])
 
-    async def given_up() -> list[webhook_store.Webhook]:
-        rows = await runtime.store.read(webhook_store.of_account, issued.account.id)
-        return [r for r in rows if r.next_attempt_at is None]
+    async def attempts() -> int:
+        (row,) = await stored_webhooks(stepped, issued.account.id)
+        return row.attempts
 
-    (row,) = await eventually(given_up)
-    assert row.attempts == 3 and row.delivered_at is None
+    await settle(stepped)
+    assert await attempts() == 1
+    await retried_at_its_backoff(stepped, clock, attempts, 2, BACKOFF)
+    await retried_at_its_backoff(stepped, clock, attempts, 3, 2 * BACKOFF)
+    (row,) = await stored_webhooks(stepped, issued.account.id)
+    assert (row.attempts, row.next_attempt_at, row.delivered_at) == (3, None, None)
     assert row.last_error is not None and row.last_error.startswith("ConnectError")
 
 
 async def test_a_later_report_waits_for_an_earlier_one(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
-    receiver.script = [500, 500]  # "accepted" fails twice (0.2 s, then 0.4 s backoff)
-    issued = await hooked(runtime, receiver.url)
-    await send(client, issued, [DELIVERED_TO])  # "delivered" is due 0.2 s after dispatch
-    await eventually(lambda: _done(runtime, issued.account.id, 2))
-    statuses = [h.report["status"] for h in receiver.seen()]
-    assert statuses == ["accepted", "accepted", "accepted", "delivered"]
+    receiver.script = [500, 500]  # "accepted" fails twice (BACKOFF, then twice that)
+    issued = await hooked(stepped, receiver.url)
+    await send(stepped_client, issued, [DELIVERED_TO])  # "delivered" is due DELAY after
+
+    def statuses() -> list[str]:
+        return [h.report["status"] for h in receiver.seen()]
+
+    await settle(stepped)
+    assert statuses() == ["accepted"]
+    clock.advance(DELAY)  # "delivered" is queued; "accepted" fails again
+    await settle(stepped)
+    assert statuses() == ["accepted", "accepted"]
+    clock.advance(2 * BACKOFF - JUST_BEFORE)
+    await settle(stepped)
+    assert statuses() == ["accepted", "accepted"]  # "delivered" waits for it
+    clock.advance(JUST_BEFORE)
+    await settle(stepped)
+    assert statuses() == ["accepted", "accepted", "accepted", "delivered"]
+    rows = await stored_webhooks(stepped, issued.account.id)
+    assert [(r.attempts, r.delivered_at is not None) for r in rows] == [(3, True), (1, True)]
 
 
 async def test_reports_are_sent_off_the_request_path(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
     receiver.default = 500
-    issued = await hooked(runtime, receiver.url)
+    issued = await hooked(stepped, receiver.url)
     # The receiver fails every report; the send is answered all the same, and the
     # order is delivered.
-    order_id = await send(client, issued, [DELIVERED_TO])
-
-    async def delivered() -> bool:
-        _, body = await call(
-            client, "get-report", {"authentication": auth(issued), "order": {"id": order_id}}
-        )
-        return body["order"]["delivered"] == 1
-
-    await eventually(delivered)
+    order_id = await send(stepped_client, issued, [DELIVERED_TO])
+    assert receiver.seen() == []
+    await settle(stepped)
+    clock.advance(DELAY)
+    await settle(stepped)
+    assert await delivered_count(stepped_client, issued, order_id) == 1
+    assert [h.report["status"] for h in receiver.seen()] == ["accepted", "accepted"]
+    rows = await stored_webhooks(stepped, issued.account.id)
+    assert [(r.attempts, r.delivered_at) for r in rows] == [(2, None), (0, None)]
 
 
 async def test_cancelling_a_scheduled_order_reports_undelivered(
-    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
 ) -> None:
-    issued = await hooked(runtime, receiver.url)
+    issued = await hooked(stepped, receiver.url)
     status, body = await call(
-        client,
+        stepped_client,
         "send-sms",
         {
             "authentication": auth(issued),
@@ -227,11 +299,12 @@ async def test_cancelling_a_scheduled_order_reports_undelivered(
     assert status == 200, body
     order_id = int(body["order"]["id"])
     status, body = await call(
-        client, "cancel-order", {"authentication": auth(issued), "order": {"id": order_id}}
+        stepped_client, "cancel-order", {"authentication": auth(issued), "order": {"id": order_id}}
     )
-    assert (status, body) == (200, {"status": {"code": 200, "message": "İşlem başarılı"}})
-    hit = (await eventually(receiver.seen))[0]
-    ids = await message_ids(runtime, order_id)
+    assert (status, body) == (200, {"status": OK})
+    await settle(stepped)
+    (hit,) = receiver.seen()
+    ids = await message_ids(stepped, order_id)
     assert hit.report == {
         "id": ids[DELIVERED_TO],
         "packet_id": order_id,
@@ -239,5 +312,8 @@ async def test_cancelling_a_scheduled_order_reports_undelivered(
         "to": DELIVERED_TO,
         "body": "Sonra",
     }
-    await asyncio.sleep(0.3)
-    assert len(receiver.seen()) == 1  # no "accepted": it was never handed to the carrier
+    # Past its time and the delay: no "accepted", it was never handed to the carrier.
+    clock.advance_to(parse_send_time("01/01/2099 10:00")[0] + us(DELAY) + us(3600))
+    await settle(stepped)
+    assert len(receiver.seen()) == 1
+    assert await order_flags(stepped, order_id) == (False, True)

@@ -6,11 +6,13 @@ from ``tests.conftest``; ``test_guards.py`` checks), and fixtures stay in
 * ``http``       calling v1 in JSON / XML / the form field, reading envelopes back
 * ``actions``    one small valid request per v1 action (for tests over every action)
 * ``sms``        send-sms, get-report, cancel-order as a client calls them
-* ``runtime``    an instance in process and clients for it
+* ``runtime``    an instance in process and clients for it; ``settle`` steps the
+  background work of instances whose loops do not run
+* ``clock``      ``FakeClock``: a clock the test advances
 * ``cli``        the ``ileti`` command in process
 * ``processes``  real ``ileti serve`` processes
 * ``receiver``   a webhook receiver on 127.0.0.1
-* ``waiting``    polling for background work
+* ``waiting``    polling for background work (the real-time tests)
 * ``stored``     the one module that reads the schema or SQL: stored facts, seen from
   below the API, and the few states tests put the database in
 * ``databases``  each test's database: copies of a template migrated once per session

@@ -15,4 +15,10 @@ class FakeClock(Clock):
         return self._now
 
     def advance(self, seconds: float) -> None:
-        self._now += int(seconds * SECOND)
+        """Move on by ``seconds`` (to the nearest microsecond)."""
+        self._now += round(seconds * SECOND)
+
+    def advance_to(self, at_us: int) -> None:
+        """Move on to ``at_us`` (microseconds since the epoch); never back."""
+        assert at_us >= self._now, "a clock does not go back"
+        self._now = at_us

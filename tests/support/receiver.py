@@ -28,12 +28,13 @@ class Hit:
 class Receiver:
     """A webhook endpoint (HTTP/1.1 on asyncio streams, in the test's own event loop):
     records every request; answers from ``script`` (an HTTP status, or ``"slow"``:
-    200 after 1.5 s), then ``default``."""
+    200 after ``slow_seconds``), then ``default``."""
 
     url: str = ""
     hits: list[Hit] = field(default_factory=list)
     script: list[int | str] = field(default_factory=list)
     default: int = 200
+    slow_seconds: float = 1.5
     connections: dict[asyncio.StreamWriter, asyncio.Task[Any]] = field(default_factory=dict)
 
     def answer(self) -> int | str:
@@ -59,7 +60,7 @@ class Receiver:
                 )
                 answer = self.answer()
                 if answer == "slow":
-                    await asyncio.sleep(1.5)
+                    await asyncio.sleep(self.slow_seconds)
                     answer = 200
                 writer.write(f"HTTP/1.1 {answer} -\r\nContent-Length: 2\r\n\r\nok".encode())
                 await writer.drain()

@@ -26,6 +26,7 @@ from ileti.services.accounts import Issued
 from ileti.store import Store
 from ileti.store import accounts as account_store
 from ileti.store import blacklist as blacklist_store
+from ileti.store import ratelimits as rate_store
 from ileti.store import webhooks as webhook_store
 from ileti.store.engine import normalize_url
 from ileti.store.errors import CommitUnknown
@@ -180,27 +181,71 @@ async def message_states(rt: Runtime, order_id: int) -> dict[str, tuple[int, str
     return await rt.store.read(read)
 
 
-def move_send_at(order_id: int) -> Callable[[sa.Connection], None]:
-    """A write (for ``store.transaction``) that makes an order's send time now."""
-
-    def move(conn: sa.Connection) -> None:
-        conn.execute(sa.update(orders).where(orders.c.id == order_id).values(send_at=now_us()))
-
-    return move
-
-
 async def reports_per_message(rt: Runtime, account_id: int) -> Counter[tuple[int, str]]:
     """(message id, report status) -> how many webhooks were queued."""
     queued = await rt.store.read(webhook_store.of_account, account_id)
     return Counter((w.message_id, json.loads(w.payload)["report"]["status"]) for w in queued)
 
 
-async def webhooks_once_delivered(
-    rt: Runtime, account_id: int, count: int
-) -> list[webhook_store.Webhook]:
-    """The account's webhooks once ``count`` of them are delivered, else []."""
-    found = await rt.store.read(webhook_store.of_account, account_id)
-    return found if sum(r.delivered_at is not None for r in found) == count else []
+#: A queued webhook as stored (``stored_webhooks``).
+Webhook = webhook_store.Webhook
+
+
+async def stored_webhooks(rt: Runtime, account_id: int) -> list[Webhook]:
+    """Every webhook queued for an account, oldest first."""
+    return await rt.store.read(webhook_store.of_account, account_id)
+
+
+async def webhook_progress(rt: Runtime) -> tuple[int, int]:
+    """(webhooks queued, attempts made) over every account: changes whenever a report is
+    queued or attempted."""
+
+    def read(conn: sa.Connection) -> tuple[int, int]:
+        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(webhooks.c.attempts), 0))
+        queued, attempts = conn.execute(query).one()
+        return int(queued), int(attempts)
+
+    return await rt.store.read(read)
+
+
+async def order_flags(rt: Runtime, order_id: int) -> tuple[bool, bool]:
+    """(dispatched, cancelled) of an order."""
+
+    def read(conn: sa.Connection) -> tuple[bool, bool]:
+        query = sa.select(orders.c.dispatched, orders.c.cancelled).where(orders.c.id == order_id)
+        dispatched, cancelled = conn.execute(query).one()
+        return bool(dispatched), bool(cancelled)
+
+    return await rt.store.read(read)
+
+
+async def settled_after(rt: Runtime, order_id: int) -> dict[str, int]:
+    """recipient -> microseconds from the order's submission to the message's last
+    status change."""
+
+    def read(conn: sa.Connection) -> dict[str, int]:
+        query = (
+            sa.select(messages.c.recipient, messages.c.updated_at - orders.c.submit_at)
+            .join(orders, orders.c.id == messages.c.order_id)
+            .where(orders.c.id == order_id)
+        )
+        return {recipient: int(after) for recipient, after in conn.execute(query)}
+
+    return await rt.store.read(read)
+
+
+async def all_message_ids(rt: Runtime) -> list[int]:
+    """The id of every stored message."""
+
+    def read(conn: sa.Connection) -> list[int]:
+        return [id_ for (id_,) in conn.execute(sa.select(messages.c.id).order_by(messages.c.id))]
+
+    return await rt.store.read(read)
+
+
+async def rate_tat(rt: Runtime, account_id: int) -> int | None:
+    """The account's stored rate-limit arrival time (None: no row, a full bucket)."""
+    return await rt.store.read(rate_store.tat_of, account_id)
 
 
 # -- by URL, on a fresh connection (what another process sees) ------------------------------
