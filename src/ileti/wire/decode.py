@@ -9,9 +9,10 @@ from urllib.parse import parse_qs
 import msgspec
 
 from ileti.errors import BadRequest
-from ileti.wire import xmltree
 from ileti.wire.formats import Format
 from ileti.wire.structs import Envelope
+from ileti.wire.xmltree import XmlError
+from ileti.wire.xmltree import parse as parse_xml
 
 T = TypeVar("T")
 
@@ -60,7 +61,7 @@ def decode(body: bytes, request_type: type[T], fmt: Format) -> T:
     if not body.strip():
         raise BadRequest("empty body")
     try:
-        parsed = xmltree.parse(_xml_document(body))
-    except xmltree.XmlError as exc:
+        parsed = parse_xml(_xml_document(body))
+    except XmlError as exc:
         raise BadRequest(str(exc)) from exc
     return tree(parsed, request_type)
