@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ileti.services.auth import api_hash
 from tests.support.cli import create, credentials
 from tests.support.http import parse_xml_response, xml_of
 from tests.support.processes import Server, serve, serving
@@ -337,3 +338,37 @@ def test_sigterm_ends_waiting_long_polls_at_once(
         assert all(r.json()["error"]["message"] == "the server is shutting down" for r in answers)
         assert time.monotonic() - began < 8  # not the 30 s of the waits, nor uvicorn's 10 s drain
         assert server.proc.wait(timeout=15) == 0, server.tail()
+
+
+def test_a_wait_whose_client_went_away_frees_its_slot(database_url: str, tmp_path: Path) -> None:
+    """An account may hold 50 waits; clients that give up (their own timeout) leave no
+    slot behind, so the next 50 are not refused 429 for the rest of the 30 s."""
+    token = "a-token-for-the-slot-test"
+    with serving(database_url, tmp_path, env={"ILETI_ADMIN_TOKEN": token}) as (server,):
+        admin = {"Authorization": f"Bearer {token}"}
+        body = {"name": "w", "key": "w-key", "secret": "w-secret"}
+        assert (
+            httpx.post(f"{server.url}/_ileti/accounts", headers=admin, json=body).status_code == 201
+        )
+        mine = {"X-Ileti-Key": "w-key", "X-Ileti-Hash": api_hash("w-key", "w-secret")}
+        params = {"recipient": "+905330000099", "timeout": "30"}
+
+        def give_up() -> None:
+            with contextlib.suppress(httpx.TimeoutException):
+                httpx.get(
+                    f"{server.url}/_ileti/outbox/wait", params=params, headers=mine, timeout=1.0
+                )
+
+        quitters = [threading.Thread(target=give_up) for _ in range(50)]
+        for quitter in quitters:
+            quitter.start()
+        for quitter in quitters:
+            quitter.join()
+        time.sleep(0.5)  # the server notices the closed connections
+        r = httpx.get(
+            f"{server.url}/_ileti/outbox/wait",
+            params={**params, "timeout": "0.5"},
+            headers=mine,
+            timeout=10,
+        )
+        assert r.status_code == 408, r.text  # waited, not refused 429

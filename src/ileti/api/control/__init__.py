@@ -10,7 +10,10 @@ account; creating and deleting accounts), or an account, with its API key and ha
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from starlette.requests import Request
@@ -72,6 +75,33 @@ async def _caller(rt: Runtime, request: Request, digest: bytes | None) -> Caller
     )
 
 
+class _ClientGone(Exception):
+    pass
+
+
+async def _unless_gone(request: Request, call: Coroutine[Any, Any, Any]) -> Any:
+    """Run a long-poll; cancel it when the client disconnects (a client that gave up
+    must not hold one of its account's wait slots until the timeout)."""
+    work = asyncio.ensure_future(call)
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watch = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (work, watch):
+            if not task.done():
+                task.cancel()
+    if not work.done() or work.cancelled():
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        raise _ClientGone()
+    return work.result()
+
+
 def _route(rt: Runtime, endpoint: Endpoint, digest: bytes | None) -> Route:
     async def run(request: Request) -> Response:
         try:
@@ -83,9 +113,15 @@ def _route(rt: Runtime, endpoint: Endpoint, digest: bytes | None) -> Route:
                 kwargs["query"] = parse_query(request, endpoint.query)
             if endpoint.body is not None:
                 kwargs["body"] = parse_body(await request.body(), endpoint.body)
-            result = await endpoint.handler(rt, caller, **kwargs)
+            call = endpoint.handler(rt, caller, **kwargs)
+            if endpoint.long_poll:
+                result = await _unless_gone(request, call)
+            else:
+                result = await call
         except ControlError as exc:
             return error_response(exc, _CHALLENGE if exc.status == 401 else None)
+        except _ClientGone:
+            return Response(status_code=499)  # nobody is listening any more
         except AccountNotFound:
             return error_response(ControlError(404, "no account with this key", "key"))
         except StoreUnavailable as exc:

@@ -89,6 +89,8 @@ class Endpoint:
     status: int = 200
     admin_only: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    #: A long-poll: cancelled as soon as its client goes away (its wait slot freed).
+    long_poll: bool = False
 
 
 def token_digest(token: str) -> bytes:

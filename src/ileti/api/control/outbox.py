@@ -261,6 +261,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=WaitQuery,
         result=WaitOut,
         tags=("outbox",),
+        long_poll=True,
     ),
     Endpoint(
         "GET",
@@ -271,5 +272,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=CodeQuery,
         result=CodeOut,
         tags=("outbox",),
+        long_poll=True,
     ),
 )
