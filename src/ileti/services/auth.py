@@ -17,8 +17,6 @@ change bumps in its own transaction.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -31,6 +29,7 @@ from ileti.errors import Unauthorized
 from ileti.logs import printable
 from ileti.models import Account
 from ileti.networks import Network, contains, parse_networks
+from ileti.services.changes import ChangeFollower
 from ileti.store import Store
 from ileti.store import accounts as account_store
 
@@ -103,11 +102,14 @@ def refused(reason: str, key: Any, address: Callable[[], str | None]) -> Unautho
 class Authenticator:
     def __init__(self, store: Store, *, refresh_seconds: float = 0.5) -> None:
         self._store = store
-        self._refresh = refresh_seconds
         self._cache: dict[str, Credential | None] = {}
         self._generation = 0
-        self._version: int | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._changes = ChangeFollower(
+            "ileti-auth-refresh",
+            lambda: store.read(account_store.version),
+            self.invalidate,
+            every=refresh_seconds,
+        )
 
     # -- the cache ----------------------------------------------------------------
 
@@ -126,33 +128,14 @@ class Authenticator:
         return credential
 
     async def refresh(self) -> None:
-        """Drop the cache if any account changed since the last look."""
-        version = await self._store.read(account_store.version)
-        if version != self._version:
-            if self._version is not None:
-                self.invalidate()
-            self._version = version
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self._refresh)
-            try:
-                await self.refresh()
-            except Exception as exc:  # the database may be down for a moment
-                log.warning("could not check for account changes: %s", exc)
-                self.invalidate()
+        """Drop the cache if anything changed since the last look."""
+        await self._changes.refresh()
 
     async def start(self) -> None:
-        await self.refresh()
-        if self._refresh > 0 and self._task is None:
-            self._task = asyncio.create_task(self._poll(), name="ileti-auth-refresh")
+        await self._changes.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._changes.stop()
 
     # -- the check ----------------------------------------------------------------
 

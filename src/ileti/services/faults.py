@@ -21,7 +21,6 @@ credentials). The database is written only when a rule with ``remaining`` matche
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
 import functools
 import logging
@@ -36,6 +35,7 @@ from sqlalchemy import Connection
 from ileti import numbers
 from ileti.clock import SECOND, SYSTEM, Clock
 from ileti.errors import ApiError, Code
+from ileti.services.changes import ChangeFollower
 from ileti.store import Store
 from ileti.store import faults as fault_store
 from ileti.store.faults import Fault
@@ -261,12 +261,15 @@ class FaultService:
     ) -> None:
         self._store = store
         self._clock = clock
-        self._refresh = refresh_seconds
         self.chance = chance
         self._snapshot: _Snapshot | None = None
         self._generation = 0
-        self._version: int | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._changes = ChangeFollower(
+            "ileti-faults-refresh",
+            lambda: store.read(fault_store.version),
+            self.invalidate,
+            every=refresh_seconds,
+        )
 
     # -- managing rules ---------------------------------------------------------------
 
@@ -325,33 +328,14 @@ class FaultService:
         return snapshot
 
     async def refresh(self) -> None:
-        """Drop the cache if any rule changed since the last look."""
-        version = await self._store.read(fault_store.version)
-        if version != self._version:
-            if self._version is not None:
-                self.invalidate()
-            self._version = version
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self._refresh)
-            try:
-                await self.refresh()
-            except Exception as exc:  # the database may be down for a moment
-                log.warning("could not check for fault rule changes: %s", exc)
-                self.invalidate()
+        """Drop the cache if anything changed since the last look."""
+        await self._changes.refresh()
 
     async def start(self) -> None:
-        await self.refresh()
-        if self._refresh > 0 and self._task is None:
-            self._task = asyncio.create_task(self._poll(), name="ileti-faults-refresh")
+        await self._changes.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._changes.stop()
 
     # -- applying rules -------------------------------------------------------------------
 
