@@ -185,6 +185,8 @@ class AccountService:
         self._changed()
 
     async def get(self, key: str) -> Account:
+        if "\x00" in key:  # no key holds one (PostgreSQL could not even look for it)
+            raise AccountNotFound(key)
         account = await self._store.read(account_store.by_key, key.strip())
         if account is None:
             raise AccountNotFound(key)

@@ -15,12 +15,14 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ileti.models import Account
+from ileti.services.accounts import AccountService
 
 PREFIX = "/_ileti"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -65,6 +67,22 @@ class Caller:
         if requested is not None and requested.id != self.account.id:
             raise ControlError(404, "no account with this key", "key")
         return self.account.id
+
+    async def scope(self, accounts: AccountService, key: str | None) -> int | None:
+        """The account a call with ``key`` (optional) may touch: ``account_id`` of the
+        account named, looked up (404 when there is none)."""
+        return self.account_id(await accounts.get(key) if key else None)
+
+    async def one_account(self, accounts: AccountService, key: str | None) -> Account:
+        """The one account a call acts on: the one the admin names (``key`` is then
+        required), or the caller's own (404 when it names another)."""
+        named = await accounts.get(key) if key else None
+        if self.admin and named is None:
+            raise ControlError(400, "the admin names the account: key", "key")
+        self.account_id(named)  # 404 for another account's key
+        account = named if named is not None else self.account
+        assert account is not None
+        return account
 
     def require_admin(self) -> None:
         if not self.admin:
@@ -142,6 +160,19 @@ def parse_body(body: bytes, struct: type[Any]) -> Any:
         raise ControlError(400, _message_of(exc), _field_of(exc)) from exc
     except msgspec.DecodeError as exc:
         raise ControlError(400, f"the body is not JSON: {exc}") from exc
+
+
+def next_url(path: str, query: Any, before: int | None) -> str | None:
+    """The URL of the page after this one: the same query (a msgspec struct) with the
+    cursor ``before``; None on the last page."""
+    if before is None:
+        return None
+    given = [
+        (name, str(getattr(query, name)))
+        for name in query.__struct_fields__
+        if name != "before" and getattr(query, name) is not None
+    ]
+    return f"{PREFIX}{path}?{urlencode([*given, ('before', str(before))])}"
 
 
 def json_response(value: Any, status: int = 200) -> Response:

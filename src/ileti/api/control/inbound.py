@@ -12,15 +12,13 @@ An account sends to and lists only itself; the admin names the account with ``ke
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 import msgspec
 from msgspec import Meta
 
-from ileti.api.control.base import PREFIX, Caller, ControlError, Endpoint
+from ileti.api.control.base import Caller, ControlError, Endpoint, next_url
 from ileti.api.runtime import Runtime
 from ileti.clock import format_local
-from ileti.models import Account
 from ileti.services.inbound import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -89,14 +87,6 @@ def inbound_out(row: Inbound, key: str | None) -> InboundOut:
     )
 
 
-async def _named(rt: Runtime, key: str | None) -> Account | None:
-    if key is None:
-        return None
-    if "\x00" in key:  # no key holds one (PostgreSQL could not even look)
-        raise ControlError(404, "no account with this key", "key")
-    return await rt.accounts.get(key)
-
-
 def _service(rt: Runtime) -> InboundService:
     return InboundService(rt.store, clock=rt.clock)
 
@@ -106,12 +96,7 @@ async def receive(rt: Runtime, caller: Caller, body: InboundIn) -> ReceivedOut:
         if value is None:
             raise ControlError(400, f"{name} is required", name)
     assert body.sender is not None and body.to is not None and body.text is not None
-    named = await _named(rt, body.key)
-    if caller.admin and named is None:
-        raise ControlError(400, "the admin names the account: key", "key")
-    caller.account_id(named)  # 404 for another account's key
-    account = named if named is not None else caller.account
-    assert account is not None
+    account = await caller.one_account(rt.accounts, body.key)
     try:
         got = await _service(rt).receive(account, body.sender, body.to, body.text)
     except InboundError as exc:
@@ -124,19 +109,8 @@ async def receive(rt: Runtime, caller: Caller, body: InboundIn) -> ReceivedOut:
     )
 
 
-def _next_url(query: ListQuery, before: int | None) -> str | None:
-    if before is None:
-        return None
-    given = [
-        (name, str(getattr(query, name)))
-        for name in query.__struct_fields__
-        if name != "before" and getattr(query, name) is not None
-    ]
-    return f"{PREFIX}/inbound?{urlencode([*given, ('before', str(before))])}"
-
-
 async def list_inbound(rt: Runtime, caller: Caller, query: ListQuery) -> InboundList:
-    account_id = caller.account_id(await _named(rt, query.key))
+    account_id = await caller.scope(rt.accounts, query.key)
     try:
         page = await _service(rt).page(account_id, before=query.before, limit=query.limit)
     except InboundError as exc:
@@ -148,7 +122,7 @@ async def list_inbound(rt: Runtime, caller: Caller, query: ListQuery) -> Inbound
         keys = {caller.account.id: caller.account.key}
     return InboundList(
         [inbound_out(m, keys.get(m.account_id)) for m in page.messages],
-        _next_url(query, page.next_before),
+        next_url("/inbound", query, page.next_before),
     )
 
 

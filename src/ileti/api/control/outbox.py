@@ -15,12 +15,11 @@ admin sees every account's, or one account's with ``key``.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 import msgspec
 from msgspec import Meta
 
-from ileti.api.control.base import PREFIX, Caller, ControlError, Endpoint
+from ileti.api.control.base import Caller, ControlError, Endpoint, next_url
 from ileti.api.runtime import Runtime
 from ileti.services import outbox as outbox_service
 from ileti.services.codes import DEFAULT_PATTERN, MAX_PATTERN
@@ -148,10 +147,7 @@ def _refused(exc: OutboxQueryError) -> ControlError:
 
 async def _account_id(rt: Runtime, caller: Caller, key: str | None) -> int | None:
     """The caller's scope: its own account; the admin's choice (None: every account)."""
-    if key and "\x00" in key:  # no key holds one (PostgreSQL could not even look)
-        raise ControlError(404, "no account with this key", "key")
-    requested = await rt.accounts.get(key) if key else None
-    return caller.account_id(requested)
+    return await caller.scope(rt.accounts, key)
 
 
 async def _filters(rt: Runtime, caller: Caller, query: Any, **extra: Any) -> Filters:
@@ -168,17 +164,6 @@ def _service(rt: Runtime) -> OutboxService:
     return OutboxService(rt.store, rt.outbox_watcher)
 
 
-def _next_url(query: SearchQuery, before: int | None) -> str | None:
-    if before is None:
-        return None
-    given = [
-        (name, str(getattr(query, name)))
-        for name in query.__struct_fields__
-        if name != "before" and getattr(query, name) is not None
-    ]
-    return f"{PREFIX}/outbox?{urlencode([*given, ('before', str(before))])}"
-
-
 async def search_outbox(rt: Runtime, caller: Caller, query: SearchQuery) -> SearchOut:
     found = await _filters(
         rt,
@@ -192,7 +177,9 @@ async def search_outbox(rt: Runtime, caller: Caller, query: SearchQuery) -> Sear
         before=query.before,
     )
     page = await _service(rt).search(found, query.limit)
-    return SearchOut([message_out(m) for m in page.messages], _next_url(query, page.next_before))
+    return SearchOut(
+        [message_out(m) for m in page.messages], next_url("/outbox", query, page.next_before)
+    )
 
 
 def _ended(exc: Exception) -> ControlError:

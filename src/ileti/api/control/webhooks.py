@@ -14,16 +14,14 @@ every account's, or one account's with ``key``.
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import urlencode
 
 import msgspec
 from msgspec import Meta
 
-from ileti.api.control.base import PREFIX, Caller, ControlError, Endpoint
+from ileti.api.control.base import Caller, ControlError, Endpoint, next_url
 from ileti.api.runtime import Runtime
 from ileti.clock import format_local
 from ileti.logs import safe_url
-from ileti.models import Account
 from ileti.services.webhooks import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -116,14 +114,6 @@ def webhook_out(row: Webhook, key: str | None) -> WebhookOut:
     )
 
 
-async def _named(rt: Runtime, key: str | None) -> Account | None:
-    if key is None:
-        return None
-    if "\x00" in key:  # no key holds one (PostgreSQL could not even look)
-        raise ControlError(404, "no account with this key", "key")
-    return await rt.accounts.get(key)
-
-
 async def _keys(rt: Runtime, caller: Caller) -> dict[int, str]:
     if caller.admin:
         return {a.id: a.key for a in await rt.accounts.list()}
@@ -135,19 +125,8 @@ def _log(rt: Runtime) -> WebhookLog:
     return WebhookLog(rt.store, clock=rt.clock)
 
 
-def _next_url(query: Query, before: int | None) -> str | None:
-    if before is None:
-        return None
-    given = [
-        (name, str(getattr(query, name)))
-        for name in query.__struct_fields__
-        if name != "before" and getattr(query, name) is not None
-    ]
-    return f"{PREFIX}/webhooks?{urlencode([*given, ('before', str(before))])}"
-
-
 async def list_webhooks(rt: Runtime, caller: Caller, query: Query) -> LogOut:
-    account_id = caller.account_id(await _named(rt, query.key))
+    account_id = await caller.scope(rt.accounts, query.key)
     try:
         page = await _log(rt).page(
             account_id,
@@ -162,7 +141,7 @@ async def list_webhooks(rt: Runtime, caller: Caller, query: Query) -> LogOut:
     keys = await _keys(rt, caller)
     return LogOut(
         [webhook_out(w, keys.get(w.account_id)) for w in page.webhooks],
-        _next_url(query, page.next_before),
+        next_url("/webhooks", query, page.next_before),
     )
 
 
@@ -187,12 +166,7 @@ async def replay_webhook(rt: Runtime, caller: Caller, id: str) -> WebhookOut:
 
 
 async def test_webhook(rt: Runtime, caller: Caller, body: TestIn) -> WebhookOut:
-    named = await _named(rt, body.key)
-    if caller.admin and named is None:
-        raise ControlError(400, "the admin names the account: key", "key")
-    caller.account_id(named)  # 404 for another account's key
-    account = named if named is not None else caller.account
-    assert account is not None
+    account = await caller.one_account(rt.accounts, body.key)
     try:
         made = await _log(rt).test(account, body.status)
     except WebhookQueryError as exc:
