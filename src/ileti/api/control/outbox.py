@@ -150,6 +150,10 @@ async def _account_id(rt: Runtime, caller: Caller, key: str | None) -> int | Non
     return await caller.scope(rt.accounts, key)
 
 
+#: The filters search and wait share, by their query parameter's name.
+_MATCHING = ("order", "text", "status", "since", "until")
+
+
 async def _filters(rt: Runtime, caller: Caller, query: Any, **extra: Any) -> Filters:
     account_id = await _account_id(rt, caller, query.key)
     try:
@@ -165,17 +169,8 @@ def _service(rt: Runtime) -> OutboxService:
 
 
 async def search_outbox(rt: Runtime, caller: Caller, query: SearchQuery) -> SearchOut:
-    found = await _filters(
-        rt,
-        caller,
-        query,
-        order=query.order,
-        text=query.text,
-        status=query.status,
-        since=query.since,
-        until=query.until,
-        before=query.before,
-    )
+    matching = {name: getattr(query, name) for name in _MATCHING}
+    found = await _filters(rt, caller, query, **matching, before=query.before)
     page = await _service(rt).search(found, query.limit)
     return SearchOut(
         [message_out(m) for m in page.messages], next_url("/outbox", query, page.next_before)
@@ -189,17 +184,8 @@ def _ended(exc: Exception) -> ControlError:
 
 
 async def wait_outbox(rt: Runtime, caller: Caller, query: WaitQuery) -> WaitOut:
-    found = await _filters(
-        rt,
-        caller,
-        query,
-        order=query.order,
-        text=query.text,
-        status=query.status,
-        since=query.since,
-        until=query.until,
-        after=query.after,
-    )
+    matching = {name: getattr(query, name) for name in _MATCHING}
+    found = await _filters(rt, caller, query, **matching, after=query.after)
     try:
         message = await _service(rt).wait(found, timeout=query.timeout, scope=found.account_id)
     except TimedOut as exc:
