@@ -20,7 +20,7 @@ from tests.support.actions import CASES, prepare, request_of
 from tests.support.http import ENCODINGS, body_of, path_of
 from tests.support.runtime import client_of
 from tests.support.spec import JSON_TYPE, XML_TYPE, json_body, xml_body
-from tests.support.stored import snapshot
+from tests.support.stored import STORE_UNAVAILABLE, insert_account_row_raw, snapshot
 
 #: Every action whose success writes (a new one that writes is included at once).
 WRITING = sorted(name for name, case in CASES.items() if case.writes)
@@ -114,3 +114,17 @@ async def test_an_unexpected_error_gives_503_and_is_logged(
     assert await snapshot(runtime) == before
     # The instance goes on serving.
     assert (await client.post(path_of(action, enc), content=body)).status_code == 200
+
+
+async def test_a_database_error_never_shows_the_statements_values(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the database refused is reported without the values the statement carried
+    (numbers, texts, URLs a tenant sent): neither in the error nor in the log."""
+    caplog.set_level(logging.DEBUG, logger="ileti")
+    await insert_account_row_raw(runtime, key="same-key", name="first")
+    with pytest.raises(STORE_UNAVAILABLE) as refused:
+        await insert_account_row_raw(runtime, key="same-key", name="TENANT-VALUE-4711")
+    assert "IntegrityError" in str(refused.value)
+    assert "TENANT-VALUE-4711" not in str(refused.value)
+    assert "TENANT-VALUE-4711" not in caplog.text

@@ -29,12 +29,14 @@ from ileti.store import blacklist as blacklist_store
 from ileti.store import ratelimits as rate_store
 from ileti.store import webhooks as webhook_store
 from ileti.store.engine import normalize_url
-from ileti.store.errors import CommitUnknown
+from ileti.store.errors import CommitUnknown, StoreUnavailable
 from ileti.store.migrate import current, head
 from ileti.store.schema import accounts, messages, orders, rate_limits, webhooks
 
 #: A write whose COMMIT answer was lost (the store's own error), for tests to expect.
 COMMIT_UNKNOWN = CommitUnknown
+#: The store's error for a database that refused or could not be reached.
+STORE_UNAVAILABLE = StoreUnavailable
 
 # -- through a running instance's store ---------------------------------------------------
 
@@ -632,3 +634,25 @@ async def order_polls(rt: Runtime, order_id: int) -> int:
         )
 
     return await rt.store.read(read)
+
+
+async def insert_account_row_raw(rt: Runtime, *, key: str, name: str) -> None:
+    """An accounts row inserted by plain SQL through the writer (no check of the key
+    first): a key in use makes the database itself refuse it."""
+
+    def insert(conn: sa.Connection) -> None:
+        conn.execute(
+            sa.insert(accounts).values(
+                name=name,
+                key=key,
+                hash_sha256="0" * 64,
+                api_access=True,
+                allow_ips="[]",
+                senders="[]",
+                balance=0,
+                created_at=0,
+                updated_at=0,
+            )
+        )
+
+    await rt.store.transaction(insert)
