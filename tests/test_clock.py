@@ -5,7 +5,6 @@ happen yet is proven by the clock, not by a sleep."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -23,14 +22,9 @@ PENDING_TO = "+905559990002"  # the documented always-pending test number
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def stepped(database_url: str, clock: FakeClock) -> AsyncIterator[Runtime]:
-    """A runtime whose background loops do not run: the test steps them."""
-    settings = Settings(
+def settings(database_url: str) -> Settings:
+    """For conftest's ``stepped`` instance (no background loop; the test steps it)."""
+    return Settings(
         database_url=database_url,
         delivery_delay_seconds=2.0,
         delivery_poll_seconds=0,
@@ -39,12 +33,6 @@ async def stepped(database_url: str, clock: FakeClock) -> AsyncIterator[Runtime]
         rate_limit=2,
         rate_limit_burst=4,
     )
-    rt = Runtime.build(settings, clock=clock)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
 
 
 def command(*numbers: str, text: str = "saat") -> SendCommand:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -34,11 +33,6 @@ OTHER_TO = "+905330000098"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
@@ -53,20 +47,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def runtime(settings: Settings, clock: FakeClock) -> AsyncIterator[Runtime]:
-    """A runtime whose background loops do not run: the test steps them."""
-    rt = Runtime.build(settings, clock=clock)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
-
-
-@pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(runtime) as c:
-        yield c
+def runtime(stepped: Runtime) -> Runtime:
+    """The module's instance: stepped on the test's clock (no background loop)."""
+    return stepped
 
 
 async def make(rt: Runtime, name: str = "acme", **settings: Any) -> Issued:

@@ -20,7 +20,6 @@ from ileti.config import Settings
 from ileti.models import OutgoingText, SendCommand
 from ileti.services.auth import api_hash
 from tests.support.clock import FakeClock
-from tests.support.runtime import asgi_client
 from tests.support.stored import blacklist_rows, inbound_rows, webhook_rows
 
 TOKEN = "admin-token-for-tests-0123"
@@ -82,14 +81,9 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def rt(database_url: str, clock: FakeClock) -> AsyncIterator[Runtime]:
-    """A runtime whose background loops do not run: the test steps them."""
-    settings = Settings(
+def settings(database_url: str) -> Settings:
+    """For conftest's ``stepped`` instance (no background loop; the test steps it)."""
+    return Settings(
         database_url=database_url,
         auth_refresh_seconds=0.1,
         admin_token=TOKEN,
@@ -98,18 +92,17 @@ async def rt(database_url: str, clock: FakeClock) -> AsyncIterator[Runtime]:
         webhook_backoff_seconds=10.0,
         webhook_attempts=2,
     )
-    runtime = Runtime.build(settings, clock=clock)
-    await runtime.start()
-    try:
-        yield runtime
-    finally:
-        await runtime.stop()
 
 
 @pytest.fixture
-async def client(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(rt) as c:
-        yield c
+def rt(stepped: Runtime) -> Runtime:
+    return stepped
+
+
+@pytest.fixture
+def runtime(stepped: Runtime) -> Runtime:
+    """conftest's ``client`` talks to this instance."""
+    return stepped
 
 
 async def two_accounts(rt: Runtime, url_one: str | None, url_two: str | None = None) -> None:

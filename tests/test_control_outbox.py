@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -85,13 +85,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def runtime(settings: Settings, clock: FakeClock) -> AsyncIterator[Runtime]:
-    rt = Runtime.build(settings, clock=clock)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
+def runtime(stepped: Runtime) -> Runtime:
+    """The module's instance: stepped on its clock, which starts at START."""
+    return stepped
 
 
 async def account(rt: Runtime, name: str) -> Issued:
