@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import stat
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from ileti.config import Settings
 from ileti.services.blacklist import IMPORT_CHUNK
 from tests.support.cli import aileti, create, credentials, failed, ileti, invoke, ok
 from tests.support.http import call
+from tests.support.processes import terminate
 from tests.support.runtime import client_of, started
 from tests.support.spec import MESSAGES, OK, status
 from tests.support.stored import head_revision, inserts_fail, revision
@@ -1062,8 +1062,7 @@ def test_serve_start_line_hides_the_password(postgres_url: str, tmp_path: Path) 
         assert proc.stderr is not None
         line = proc.stderr.readline()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        terminate(proc)
     assert line.startswith("ileti "), line
     assert secret not in line
     assert f"{parts.username}:***@" in line
@@ -1292,8 +1291,7 @@ def test_serve_loads_the_seed_before_it_serves(tmp_path: Path) -> None:
         assert proc.stderr is not None
         line = proc.stderr.readline()  # the start line comes after the seed
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        terminate(proc)
     assert line.startswith("ileti "), line
     assert show(url, "ci-key")["balance"] == 9
 

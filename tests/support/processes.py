@@ -111,3 +111,17 @@ def serve(url: str, log_dir: Path, *, workers: int = 1) -> Iterator[Server]:
     """One healthy server process for the duration."""
     with serving(url, log_dir, workers=workers) as (server,):
         yield server
+
+
+def terminate(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """SIGTERM a process whose stderr is a pipe; what else it wrote while it stopped.
+    Its output is read meanwhile (a full pipe would block it); one that does not stop
+    in time is killed, never left running against a test database, and the test fails."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, rest = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, rest = proc.communicate()
+        pytest.fail(f"the process did not stop within {timeout:g} s of SIGTERM:\n{rest[-3000:]}")
+    return rest or ""
