@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench proof proof-quick clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ileti needs Python >= 3.11 (set PYTHON=python3.x)")'
@@ -47,6 +47,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/get_report.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/longpolls.py
+
+# The evidence of docs/reliability.md: every script in proof/ (fuzzing, crashes,
+# shutdown, faults, concurrency), each printing what it injected and what was lost.
+# `make proof-quick` is the short version CI runs.
+proof: $(STAMP)
+	@set -e; for script in proof/[a-z]*.py; do echo "== $$script"; $(BIN)/python $$script $(PROOF_ARGS); done
+
+proof-quick: PROOF_ARGS = --quick
+proof-quick: proof
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info
