@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/get_report.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/longpolls.py
+	$(BIN)/python bench/sustained.py
 
 # The evidence of docs/reliability.md: every script in proof/ (fuzzing, crashes,
 # shutdown, faults, concurrency), each printing what it injected and what was lost.

@@ -143,7 +143,11 @@ def wrk(
     url: str, script: Path, seconds: int, connections: int, env: dict[str, str]
 ) -> dict[str, float]:
     """One wrk run: req/s, p99 latency (ms), non-2xx count."""
-    out = subprocess.run(
+    return parse_wrk(_wrk_output(url, script, seconds, connections, env))
+
+
+def _wrk_output(url: str, script: Path, seconds: int, connections: int, env: dict[str, str]) -> str:
+    return subprocess.run(
         [
             require_wrk(),
             "-t1",
@@ -159,6 +163,10 @@ def wrk(
         text=True,
         env={**os.environ, **env},
     ).stdout
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """req/s, p99 latency (ms) and non-2xx count from wrk's ``--latency`` output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
