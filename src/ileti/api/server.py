@@ -137,8 +137,9 @@ class BoundedProtocol(HttpToolsProtocol):
         self.bounds = bounds
         self.waiting = HEAD
         self.deadline = math.inf
-        self.head_bytes = 0  # of a request line and headers not complete yet
-        self.heads = 0  # requests whose headers were read
+        self.head_bytes = 0  # of a request line and headers not complete yet (at least)
+        self.arrived = False  # some of them came
+        self.begun = 0  # requests whose first byte was read
         self.refused = False
         self.cut_off = False  # shut down while a request's head was arriving
 
@@ -161,7 +162,7 @@ class BoundedProtocol(HttpToolsProtocol):
         if self.refused:
             return  # the 503 is written; nothing of the request is read
         self._unset_keepalive_if_required()
-        heads = self.heads
+        begun = self.begun
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -175,14 +176,18 @@ class BoundedProtocol(HttpToolsProtocol):
             self.send_400_response(msg)
             return
         if self.waiting == HEAD:
-            # Bytes of a head not complete yet: httptools keeps them, so they are counted
-            # here, chunk by chunk (a chunk that completed a head starts the count anew).
-            self.head_bytes = len(data) if self.heads != heads else self.head_bytes + len(data)
-            if self.head_bytes > self.bounds.max_header_bytes:
-                self._head_too_large()
+            # A head not complete yet: httptools keeps its bytes, so they are counted
+            # here, chunk by chunk. A chunk in which a request began may hold the end of
+            # the one before: it is not counted (what follows it is, so the count falls
+            # short by one chunk, 256 KiB at most; complete heads are measured exactly).
+            self.arrived = True
+            if self.begun == begun:
+                self.head_bytes += len(data)
+                if self.head_bytes > self.bounds.max_header_bytes:
+                    self._head_too_large()
 
     def shutdown(self) -> None:
-        if self.waiting == HEAD and self.head_bytes:
+        if self.waiting == HEAD and self.arrived:
             self.cut_off = True  # a request was arriving: counted by the server
         super().shutdown()
 
@@ -190,6 +195,8 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.begun += 1
+        self.head_bytes = 0
         if self.waiting != HEAD:  # the next request arrives before this one's answer
             self.waiting = HEAD
             self.deadline = self.loop.time() + self.bounds.header_timeout
@@ -198,8 +205,8 @@ class BoundedProtocol(HttpToolsProtocol):
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self.bounds.max_header_bytes:
             raise _HeadTooLarge
-        self.heads += 1
         self.head_bytes = 0
+        self.arrived = False
         self.waiting = BODY
         self.deadline = self.loop.time() + self.bounds.body_timeout
         super().on_headers_complete()
@@ -227,7 +234,7 @@ class BoundedProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         if self.waiting == HEAD:
-            if self.head_bytes:
+            if self.arrived:
                 HEAD_TOO_SLOW.count += 1
                 self._close_with(408, "ileti: request headers not received in time\n")
             else:
@@ -242,7 +249,7 @@ class BoundedProtocol(HttpToolsProtocol):
     def cut(self) -> bool:
         """Close now (shutdown's window is over); whether a request was unfinished."""
         unfinished = self.cycle is not None and not self.cycle.response_complete
-        unfinished = unfinished or (self.waiting == HEAD and self.head_bytes > 0)
+        unfinished = unfinished or (self.waiting == HEAD and self.arrived)
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True
             self.cycle.message_event.set()
