@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
@@ -37,7 +38,11 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: $(STAMP)
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[dev,bench]"
+	@touch $@
+
+bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
 	  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }; }
 	$(BIN)/python bench/add_blacklist.py
@@ -47,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/get_report.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/longpolls.py
+	$(BIN)/python bench/servers.py
 	$(BIN)/python bench/sustained.py
 
 # The evidence of docs/reliability.md: every script in proof/ (fuzzing, crashes,

@@ -302,6 +302,30 @@ class Settings:
     max_send_body_bytes: int = _setting(
         8 * 1024 * KIB, "ILETI_MAX_SEND_BODY_BYTES", _read_whole, _whole(KIB, " (1 KiB)")
     )
+    # -- the HTTP server's bounds (ileti/api/server.py), per worker process --
+    #: Largest request line plus headers, in bytes; larger gets 431 and the connection closed.
+    max_header_bytes: int = _setting(
+        64 * KIB, "ILETI_MAX_HEADER_BYTES", _read_whole, _whole(KIB, " (1 KiB)")
+    )
+    #: A request's line and headers must arrive within this many seconds of the connection
+    #: opening or of the previous answer; else 408 (or a plain close if nothing came).
+    header_timeout_seconds: float = _setting(
+        10.0, "ILETI_HEADER_TIMEOUT_SECONDS", _read_seconds, _seconds(positive=True)
+    )
+    #: A request's whole body must arrive within this many seconds of its headers; else 408.
+    body_timeout_seconds: float = _setting(
+        60.0, "ILETI_BODY_TIMEOUT_SECONDS", _read_seconds, _seconds(positive=True)
+    )
+    #: An idle keep-alive connection is closed after this many seconds.
+    keepalive_seconds: float = _setting(
+        5.0, "ILETI_KEEPALIVE_SECONDS", _read_seconds, _seconds(positive=True)
+    )
+    #: Open connections per worker process; past them a connection is answered 503.
+    max_connections: int = _setting(1000, "ILETI_MAX_CONNECTIONS", _read_whole, _whole(1))
+    #: On SIGTERM, in-flight requests have this many seconds to finish before they are cut.
+    shutdown_seconds: float = _setting(
+        10.0, "ILETI_SHUTDOWN_SECONDS", _read_seconds, _seconds(maximum=3600.0)
+    )
     #: send-sms recipients per second per account, unless the account sets its own
     #: (0: no limit for accounts without their own).
     rate_limit: int = _setting(100, "ILETI_RATE_LIMIT", _read_whole, _whole(0))

@@ -55,6 +55,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
+    from ileti.api.server import Bounds, protocol, run
     from ileti.logs import with_root_logger
     from ileti.services.state import seed_at_start
     from ileti.store import Store
@@ -80,20 +81,28 @@ def serve(host: str, port: int, workers: int) -> None:
     # uvicorn re-raises the signal it shut down on once it has drained; a SIGTERM that
     # ended in a clean shutdown exits 0, not as killed by the signal.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
-    uvicorn.run(
-        "ileti.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=config.access_log,
-        # uvicorn applies this in the main process and in every worker: ileti's lines
-        # (root handler) and uvicorn's, at ILETI_LOG_LEVEL.
-        log_config=with_root_logger(LOGGING_CONFIG, LOG_LEVELS[config.log_level]),
-        log_level=config.log_level,
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
+    bounds = Bounds.of(config)
+    run(
+        uvicorn.Config(
+            "ileti.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # The header limit, timeouts and connection cap: ileti/api/server.py.
+            http=protocol(bounds),
+            ws="none",
+            timeout_keep_alive=config.keepalive_seconds,
+            timeout_graceful_shutdown=config.shutdown_seconds,
+            access_log=config.access_log,
+            # uvicorn applies this in the main process and in every worker: ileti's lines
+            # (root handler) and uvicorn's, at ILETI_LOG_LEVEL.
+            log_config=with_root_logger(LOGGING_CONFIG, LOG_LEVELS[config.log_level]),
+            log_level=config.log_level,
+            proxy_headers=False,
+            server_header=False,
+        ),
+        bounds,
     )
 
 
