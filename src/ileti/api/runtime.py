@@ -12,6 +12,7 @@ from ileti.services.auth import Authenticator
 from ileti.services.blacklist import BlacklistService
 from ileti.services.carrier import Carrier
 from ileti.services.faults import FaultService
+from ileti.services.health import HealthCheck
 from ileti.services.orders import OrderService
 from ileti.services.ratelimit import RateLimiter
 from ileti.services.state import seed_at_start
@@ -37,6 +38,8 @@ class Runtime:
     clock: Clock
     #: Wakes the outbox waits when a message is stored (polls only while one waits).
     outbox_watcher: OutboxWatcher
+    #: Readiness: can the store be read and durably written (``/healthz``).
+    health: HealthCheck
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
@@ -57,6 +60,7 @@ class Runtime:
             faults=faults,
             clock=clock,
             outbox_watcher=OutboxWatcher(store),
+            health=HealthCheck(store, clock=clock),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
