@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from ileti import __version__
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
+from tests.support.disk import small_disk
 from tests.support.http import auth, call
 from tests.support.proxy import Proxy
 from tests.support.runtime import client_of, started
@@ -168,6 +170,36 @@ async def test_a_full_sqlite_database_is_unhealthy_until_it_has_room_again(
     lines = [r.getMessage() for r in caplog.records if r.name == "ileti.health"]
     assert lines[0].startswith("unhealthy: cannot write: ")
     assert lines[-1] == "healthy again: the database can be read and written"
+
+
+async def test_a_really_full_disk_is_unhealthy_until_it_has_room_again(tmp_path: Path) -> None:
+    """The same on a disk that is full (a 1 MiB tmpfs): SQLite's write-ahead log cannot
+    grow, so commits fail; given room (the tmpfs resized), everything works again."""
+    with small_disk(tmp_path / "disk", kib=1024) as disk:
+        url = f"sqlite:///{disk.path}/ileti.db"
+        settings = Settings(database_url=url, delivery_poll_seconds=0)
+        async with started(settings) as rt, client_of(rt) as c:
+            issued = await rt.accounts.create("acme")
+            assert await healthy(c)
+            added = 0
+            for i in range(5_000):
+                status, body = await add(c, issued, f"+90533{i:07d}")
+                if status != 200:
+                    assert (status, body) == (503, spec_status(503))
+                    break
+                added += 1
+            else:
+                pytest.fail("a 1 MiB disk took 5,000 adds")
+            assert disk.free_kib() == 0
+            body = await eventually(lambda: unhealthy_with("cannot write: ")(c), within=15)
+            assert "database or disk is full" in body["store"]
+            assert (await c.get("/livez")).status_code == 200
+
+            disk.resize(kib=8192)
+            await eventually(lambda: healthy(c), within=15)
+            assert await add(c, issued, f"+90533{added:07d}") == (200, OK)
+            assert len(await listed_numbers(rt, issued)) == added + 1
+        assert integrity_check(url) == "ok"
 
 
 async def test_an_unreachable_postgresql_is_unhealthy_until_it_is_back(postgres_url: str) -> None:
