@@ -340,6 +340,13 @@ class Settings:
     auth_refresh_seconds: float = _setting(
         0.5, "ILETI_AUTH_REFRESH_SECONDS", _read_seconds, _seconds()
     )
+    #: Authentication failures from one client address within the window before its
+    #: requests are answered 429 until the window ends (0: never).
+    auth_failure_limit: int = _setting(20, "ILETI_AUTH_FAILURE_LIMIT", _read_whole, _whole(0))
+    #: The window of ILETI_AUTH_FAILURE_LIMIT, from an address's first failure, in seconds.
+    auth_failure_window_seconds: float = _setting(
+        60.0, "ILETI_AUTH_FAILURE_WINDOW_SECONDS", _read_seconds, _seconds(positive=True)
+    )
     #: How long the durable writer lingers for more writes before a commit, in
     #: seconds (0: commit whatever arrived while the previous commit ran).
     write_linger_seconds: float = _setting(

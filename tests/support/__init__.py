@@ -12,6 +12,8 @@ from ``tests.conftest``; ``test_guards.py`` checks), and fixtures stay in
 * ``cli``        the ``ileti`` command in process
 * ``processes``  real ``ileti serve`` processes
 * ``receiver``   a webhook receiver on 127.0.0.1
+* ``proxy``      a TCP proxy a test cuts and restores (a database out of reach)
+* ``disk``       a small tmpfs that really fills up (needs the right to mount)
 * ``waiting``    polling for background work (the real-time tests)
 * ``stored``     the one module that reads the schema or SQL: stored facts, seen from
   below the API, and the few states tests put the database in

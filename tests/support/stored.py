@@ -370,6 +370,69 @@ def refuse_sqlite_writes(store: Store) -> None:
         sa.event.listen(engine, "connect", query_only)
 
 
+# -- a full database (SQLite) ------------------------------------------------------------
+
+#: SQLite's largest max_page_count: as good as no limit.
+_NO_PAGE_LIMIT = 4294967294
+
+
+class FullDatabase:
+    """An instance's SQLite database made full and not full again, while it runs.
+
+    Full: the writer's connections get ``PRAGMA max_page_count`` set to the pages the
+    file has, so a write that needs one more page fails with ``SQLITE_FULL`` ("database
+    or disk is full"), the very error a full disk gives (the pages already free are used
+    first, as on a disk). The writer's connection at the moment gets it through the
+    writer itself, and every connection it opens later (after an error it reconnects)
+    on connecting. Not full: the limit is lifted the same way."""
+
+    def __init__(self, rt: Runtime) -> None:
+        assert rt.store.dialect == "sqlite"
+        self._store = rt.store
+        self.full = False
+        sa.event.listen(rt.store.writer_engine, "connect", self._on_connect)
+
+    def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        if self.full:
+            (pages,) = dbapi_connection.execute("PRAGMA page_count").fetchone()
+            dbapi_connection.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+    async def _limit(self) -> int:
+        def limit(conn: sa.Connection) -> int:
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+            wanted = int(pages) if self.full else _NO_PAGE_LIMIT
+            return int(conn.exec_driver_sql(f"PRAGMA max_page_count = {wanted}").scalar_one())
+
+        return await self._store.transaction(limit)
+
+    async def fill(self) -> int:
+        """Full from now on; the page limit set."""
+        self.full = True
+        return await self._limit()
+
+    async def make_room(self) -> int:
+        """Not full any more; the page limit set."""
+        self.full = False
+        return await self._limit()
+
+
+def integrity_check(url: str) -> str:
+    """SQLite's ``PRAGMA integrity_check`` of the database at ``url`` ("ok": intact)."""
+    with fresh_connection(url) as conn:
+        return "\n".join(str(row[0]) for row in conn.exec_driver_sql("PRAGMA integrity_check"))
+
+
+async def health_probe_rows(rt: Runtime) -> list[tuple[str, int]]:
+    """(instance, probed_at) of every stored health probe."""
+    from ileti.store.schema import health_probes
+
+    def read(conn: sa.Connection) -> list[tuple[str, int]]:
+        query = sa.select(health_probes.c.instance, health_probes.c.probed_at)
+        return [(r.instance, r.probed_at) for r in conn.execute(query)]
+
+    return await rt.store.read(read)
+
+
 # -- orders and background work (issue 7's write path, stepped on a clock) ---------------
 
 

@@ -25,19 +25,30 @@ from ileti.api.v1 import PREFIX, V1
 from ileti.config import Settings
 from ileti.logs import redact_access_log
 
+_NO_STORE = {"Cache-Control": "no-store"}
+
 
 def _pages(rt: Runtime) -> Starlette:
     async def healthz(_request: Request) -> JSONResponse:
-        try:
-            await rt.store.read(rt.store.ping_conn)
-        except Exception:
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": rt.store.dialect, "version": __version__})
+        # Readiness: the database can be read and durably written (services/health.py).
+        found = await rt.health.check()
+        if not found.ok:
+            return JSONResponse(
+                {"status": "unhealthy", "store": found.problem, "database": rt.store.dialect},
+                status_code=503,
+                headers=_NO_STORE,
+            )
+        body = {"status": "ok", "database": rt.store.dialect, "version": __version__}
+        return JSONResponse(body, headers=_NO_STORE)
+
+    async def livez(_request: Request) -> JSONResponse:
+        # Liveness: the process serves requests. No I/O, whatever the database does.
+        return JSONResponse({"status": "ok"}, headers=_NO_STORE)
 
     async def index(_request: Request) -> PlainTextResponse:
         return PlainTextResponse(
             f"ileti {__version__}: the iletiMerkezi SMS API v1 at /v1/ "
-            "(e.g. POST /v1/add-blacklist/json). Health: /healthz\n"
+            "(e.g. POST /v1/add-blacklist/json). Readiness: /healthz, liveness: /livez\n"
         )
 
     @contextlib.asynccontextmanager
@@ -54,6 +65,7 @@ def _pages(rt: Runtime) -> Starlette:
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
+            Route("/livez", livez),
             *outbox_routes(rt),
             *control_routes(rt),
         ],

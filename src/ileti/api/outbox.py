@@ -21,7 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ileti.api.address import client_address
 from ileti.api.runtime import Runtime
+from ileti.errors import RateLimited
 from ileti.services.outbox import OutboxQueryError, OutboxService, describe
 from ileti.store import AccountNotFound, StoreUnavailable
 
@@ -59,9 +61,16 @@ def routes(rt: Runtime) -> list[Route]:
     service = OutboxService(rt.store)
 
     async def outbox(request: Request) -> JSONResponse:
-        if not authorized(request.headers.get("authorization"), token_digest):
-            log.info("401 on %s from %s: no or wrong admin token", PATH, _peer(request))
-            return _error(401, "unauthorized", **{"WWW-Authenticate": 'Bearer realm="ileti"'})
+        address = client_address(request.scope, rt.settings.trusted_proxies)
+        try:
+            if rt.auth_throttle.blocking:
+                rt.auth_throttle.check(address)
+            if not authorized(request.headers.get("authorization"), token_digest):
+                log.info("401 on %s from %s: no or wrong admin token", PATH, _peer(request))
+                await rt.auth_throttle.failed(address)
+                return _error(401, "unauthorized", **{"WWW-Authenticate": 'Bearer realm="ileti"'})
+        except RateLimited as exc:
+            return _error(429, "too many authentication failures", **(exc.headers or {}))
         query = request.query_params
         try:
             page = await service.page(

@@ -9,9 +9,11 @@ from ileti.clock import SYSTEM, Clock
 from ileti.config import Settings
 from ileti.services.accounts import AccountService
 from ileti.services.auth import Authenticator
+from ileti.services.auth_throttle import AuthThrottle
 from ileti.services.blacklist import BlacklistService
 from ileti.services.carrier import Carrier
 from ileti.services.faults import FaultService
+from ileti.services.health import HealthCheck
 from ileti.services.orders import OrderService
 from ileti.services.ratelimit import RateLimiter
 from ileti.services.state import seed_at_start
@@ -37,11 +39,19 @@ class Runtime:
     clock: Clock
     #: Wakes the outbox waits when a message is stored (polls only while one waits).
     outbox_watcher: OutboxWatcher
+    #: Answers 429 to an address after too many authentication failures (v1, control
+    #: API, admin views).
+    auth_throttle: AuthThrottle
+    #: Readiness: can the store be read and durably written (``/healthz``).
+    health: HealthCheck
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
         store = Store(settings)
-        auth = Authenticator(store, refresh_seconds=settings.auth_refresh_seconds)
+        auth_throttle = AuthThrottle(settings, clock=clock)
+        auth = Authenticator(
+            store, refresh_seconds=settings.auth_refresh_seconds, throttle=auth_throttle
+        )
         ratelimit = RateLimiter(settings)
         faults = FaultService(store, clock=clock, refresh_seconds=settings.auth_refresh_seconds)
         return cls(
@@ -57,6 +67,8 @@ class Runtime:
             faults=faults,
             clock=clock,
             outbox_watcher=OutboxWatcher(store),
+            auth_throttle=auth_throttle,
+            health=HealthCheck(store, clock=clock),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -66,6 +78,7 @@ class Runtime:
             seed_at_start(self.store, Path(self.settings.seed))  # ConfigError: nothing started
         self.store.start()
         await self.auth.start()
+        await self.auth_throttle.start()
         await self.faults.start()
         self.carrier.start()
         self.webhooks.start()
@@ -78,5 +91,6 @@ class Runtime:
         await self.carrier.stop()
         await self.faults.stop()
         await self.auth.stop()
+        await self.auth_throttle.stop()
         await self.ratelimit.close()
         self.store.close()

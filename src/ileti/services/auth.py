@@ -29,6 +29,7 @@ from ileti.errors import Unauthorized
 from ileti.logs import printable
 from ileti.models import Account
 from ileti.networks import Network, contains, parse_networks
+from ileti.services.auth_throttle import AuthThrottle
 from ileti.services.changes import ChangeFollower
 from ileti.store import Store
 from ileti.store import accounts as account_store
@@ -100,8 +101,15 @@ def refused(reason: str, key: Any, address: Callable[[], str | None]) -> Unautho
 
 
 class Authenticator:
-    def __init__(self, store: Store, *, refresh_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        refresh_seconds: float = 0.5,
+        throttle: AuthThrottle | None = None,
+    ) -> None:
         self._store = store
+        self._throttle = throttle
         self._cache: dict[str, Credential | None] = {}
         self._generation = 0
         self._changes = ChangeFollower(
@@ -142,30 +150,39 @@ class Authenticator:
     async def authenticate(
         self, key: Any, hash_hex: Any, address: Callable[[], str | None]
     ) -> Credential:
-        """The credential of a request, or Unauthorized. ``address`` gives the client's
-        address; it is only asked for when the account has an allow-list, or for the
-        log line of a refusal."""
-        if not isinstance(key, str) or not isinstance(hash_hex, str):
-            raise refused("missing key or hash", key, address)
-        key = key.strip()
-        if not key or len(key) > 64 or not hash_hex:
-            raise refused("malformed key or hash", key, address)
-        credential = self._cache.get(key, _MISSING)
-        if credential is _MISSING:
-            credential = await self._load(key)
-        digest = hashlib.sha256(hash_hex.strip().lower().encode()).digest()
-        if credential is None:
-            # Same work as a known key, so timing does not tell unknown keys apart.
-            hmac.compare_digest(digest, digest)
-            raise refused("unknown key", key, address)
-        assert isinstance(credential, Credential)
-        if not hmac.compare_digest(digest, credential.digest):
-            raise refused("wrong hash", key, address)
-        if not credential.api_access:
-            raise refused("API access off", key, address)
-        if credential.networks and not credential.admits(address()):
-            raise refused("address outside the allow-list", key, address)
-        return credential
+        """The credential of a request, or Unauthorized; RateLimited while the client's
+        address has failed too often (``services/auth_throttle.py``). ``address`` gives
+        the client's address; it is only asked for when the account has an allow-list,
+        when an address is being throttled, or when the request fails."""
+        throttle = self._throttle
+        if throttle is not None and throttle.blocking:
+            throttle.check(address())
+        try:
+            if not isinstance(key, str) or not isinstance(hash_hex, str):
+                raise refused("missing key or hash", key, address)
+            key = key.strip()
+            if not key or len(key) > 64 or not hash_hex:
+                raise refused("malformed key or hash", key, address)
+            credential = self._cache.get(key, _MISSING)
+            if credential is _MISSING:
+                credential = await self._load(key)
+            digest = hashlib.sha256(hash_hex.strip().lower().encode()).digest()
+            if credential is None:
+                # Same work as a known key, so timing does not tell unknown keys apart.
+                hmac.compare_digest(digest, digest)
+                raise refused("unknown key", key, address)
+            assert isinstance(credential, Credential)
+            if not hmac.compare_digest(digest, credential.digest):
+                raise refused("wrong hash", key, address)
+            if not credential.api_access:
+                raise refused("API access off", key, address)
+            if credential.networks and not credential.admits(address()):
+                raise refused("address outside the allow-list", key, address)
+            return credential
+        except Unauthorized:
+            if throttle is not None:
+                await throttle.failed(address())
+            raise
 
     async def identify(self, key: str | None, hash_hex: str | None) -> Credential:
         """The account whose key and hash these are, whatever its API-access switch and

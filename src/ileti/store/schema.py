@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -241,4 +242,18 @@ inbound = Table(
     Column("received_at", BigInteger, nullable=False),
     Column("action", String(16), nullable=True),  # blacklisted | NULL
     Index("ix_inbound_account_id", "account_id", "id"),
+)
+
+# -- the readiness check's write probe (migration 0009) ---------------------------------
+
+# Each instance's last probe: one row per instance, replaced by every probe. The padding
+# is larger than a database page, so a probe needs fresh space as real writes do (a full
+# disk or database fails it, not only an unreachable one).
+health_probes = Table(
+    "health_probes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("instance", String(32), nullable=False),
+    Column("probed_at", BigInteger, nullable=False),
+    Column("padding", LargeBinary, nullable=False),
 )

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ileti.api.address import client_address
 from ileti.api.control import accounts, delivery, faults, inbound, outbox, state, webhooks
 from ileti.api.control.base import (
     PREFIX,
@@ -35,7 +36,7 @@ from ileti.api.control.base import (
 )
 from ileti.api.control.openapi import document
 from ileti.api.runtime import Runtime
-from ileti.errors import Unauthorized
+from ileti.errors import RateLimited, Unauthorized
 from ileti.store import AccountNotFound, StoreUnavailable
 
 log = logging.getLogger("ileti.control")
@@ -55,6 +56,28 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ileti"'}
 
 
 async def _caller(rt: Runtime, request: Request, digest: bytes | None) -> Caller:
+    """Who calls, or 401; 429 while the client's address has failed too often
+    (``services/auth_throttle.py``, shared with v1)."""
+    throttle = rt.auth_throttle
+    try:
+        if throttle.blocking:
+            throttle.check(_address(rt, request))
+        try:
+            return await _identified(rt, request, digest)
+        except ControlError:
+            await throttle.failed(_address(rt, request))
+            raise
+    except RateLimited as exc:
+        raise ControlError(
+            429, "too many authentication failures from this address", headers=exc.headers
+        ) from None
+
+
+def _address(rt: Runtime, request: Request) -> str | None:
+    return client_address(request.scope, rt.settings.trusted_proxies)
+
+
+async def _identified(rt: Runtime, request: Request, digest: bytes | None) -> Caller:
     header = request.headers.get("authorization")
     if header is not None and digest is not None and bearer_matches(header, digest):
         return Caller(admin=True)
@@ -119,7 +142,7 @@ def _route(rt: Runtime, endpoint: Endpoint, digest: bytes | None) -> Route:
             else:
                 result = await call
         except ControlError as exc:
-            return error_response(exc, _CHALLENGE if exc.status == 401 else None)
+            return error_response(exc, _CHALLENGE if exc.status == 401 else exc.headers)
         except _ClientGone:
             return Response(status_code=499)  # nobody is listening any more
         except AccountNotFound:

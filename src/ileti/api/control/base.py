@@ -34,11 +34,18 @@ _UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 class ControlError(Exception):
     """A refusal of the control API: an HTTP status, the field at fault, a message."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
+        self.headers = headers
 
 
 class Problem(msgspec.Struct):
