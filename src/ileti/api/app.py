@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator, Callable
 from types import FrameType
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ileti import __version__
+from ileti.api import openapi
 from ileti.api.control import routes as control_routes
 from ileti.api.outbox import routes as outbox_routes
 from ileti.api.runtime import Runtime
@@ -34,10 +36,15 @@ def _pages(rt: Runtime) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": rt.store.dialect, "version": __version__})
 
+    spec = msgspec.json.encode(openapi.document())
+
+    async def openapi_json(_request: Request) -> Response:
+        return Response(spec, media_type="application/json")
+
     async def index(_request: Request) -> PlainTextResponse:
         return PlainTextResponse(
             f"ileti {__version__}: the iletiMerkezi SMS API v1 at /v1/ "
-            "(e.g. POST /v1/add-blacklist/json). Health: /healthz\n"
+            "(e.g. POST /v1/add-blacklist/json), described by /openapi.json. Health: /healthz\n"
         )
 
     @contextlib.asynccontextmanager
@@ -54,6 +61,7 @@ def _pages(rt: Runtime) -> Starlette:
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
+            Route("/openapi.json", openapi_json),
             *outbox_routes(rt),
             *control_routes(rt),
         ],
