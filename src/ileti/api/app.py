@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator, Callable
 from types import FrameType
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ileti import __version__
+from ileti.api import openapi
 from ileti.api.control import routes as control_routes
 from ileti.api.outbox import routes as outbox_routes
 from ileti.api.runtime import Runtime
@@ -45,10 +47,16 @@ def _pages(rt: Runtime) -> Starlette:
         # Liveness: the process serves requests. No I/O, whatever the database does.
         return JSONResponse({"status": "ok"}, headers=_NO_STORE)
 
+    spec = msgspec.json.encode(openapi.document())
+
+    async def openapi_json(_request: Request) -> Response:
+        return Response(spec, media_type="application/json")
+
     async def index(_request: Request) -> PlainTextResponse:
         return PlainTextResponse(
             f"ileti {__version__}: the iletiMerkezi SMS API v1 at /v1/ "
-            "(e.g. POST /v1/add-blacklist/json). Readiness: /healthz, liveness: /livez\n"
+            "(e.g. POST /v1/add-blacklist/json), described by /openapi.json. "
+            "Readiness: /healthz, liveness: /livez\n"
         )
 
     @contextlib.asynccontextmanager
@@ -66,6 +74,7 @@ def _pages(rt: Runtime) -> Starlette:
             Route("/", index),
             Route("/healthz", healthz),
             Route("/livez", livez),
+            Route("/openapi.json", openapi_json),
             *outbox_routes(rt),
             *control_routes(rt),
         ],
