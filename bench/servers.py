@@ -20,14 +20,25 @@ server is up for the whole run; each round loads each of them once with
 of each, not one server), and the medians over the rounds are printed: req/s, p99 and
 the ratio to the baseline. The candidates are the ``bench`` extra of pyproject.toml
 (``make bench`` installs it).
+
+First, as a figure less exposed to a busy machine than req/s, the CPU time one
+request costs uvicorn's httptools protocol and ileti's bounded one
+(``ileti.api.server.BoundedProtocol``), in process, with the baseline app and a
+stand-in transport: the medians of alternating runs (``--protocol-rounds``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import functools
+import statistics
+import time
 from collections.abc import Callable
+from typing import Any
 
+import baseline_app
 import harness
 
 # name -> (argv for a port, ready path); VENV_BIN holds every candidate's command.
@@ -79,6 +90,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before round 1")
+    parser.add_argument("--protocol-rounds", type=int, default=25)
     parser.add_argument(
         "--only", help=f"comma-separated candidates (default: all of {', '.join(CANDIDATES)})"
     )
@@ -88,6 +100,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown candidate(s): {', '.join(sorted(unknown))}")
     harness.require_wrk()
+    protocol_cost(args.protocol_rounds)
     with contextlib.ExitStack() as stack:
         targets: dict[str, tuple[int, dict[str, str]]] = {}
         port = harness.free_port()
@@ -108,6 +121,83 @@ def main() -> None:
             targets[name] = (port, {"KEY": account["key"], "HASH": account["hash"]})
         results = measure(targets, args)
     report(results, args)
+
+
+# -- the protocol's own cost, in process ---------------------------------------------------
+
+BODY = b'{"request":{"authentication":{"key":"k","hash":"h"},"blacklist":{"number":"0"}}}'
+REQUEST = (
+    b"POST /v1/add-blacklist/json HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+)
+
+
+class _Transport:
+    """Just enough of an asyncio transport for a protocol to answer into."""
+
+    def __init__(self) -> None:
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closing = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 5555)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _cpu_per_request(factory: Any, requests: int) -> float:
+    """CPU microseconds per keep-alive request through one protocol instance."""
+    from uvicorn import Config
+    from uvicorn.server import ServerState
+
+    config = Config(baseline_app.app, log_level="warning", access_log=False)
+    config.load()
+    state = ServerState()
+    protocol = factory(config=config, server_state=state, app_state={})
+    protocol.connection_made(_Transport())
+    started = time.process_time()
+    for _ in range(requests):
+        protocol.data_received(REQUEST)
+        while state.tasks:
+            await asyncio.sleep(0)
+    return (time.process_time() - started) / requests * 1e6
+
+
+def protocol_cost(rounds: int, requests: int = 3000) -> None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from ileti.api.server import BoundedProtocol, Bounds
+    from ileti.config import Settings
+
+    bounded = functools.partial(BoundedProtocol, bounds=Bounds.of(Settings()))
+    factories = {"uvicorn httptools": HttpToolsProtocol, "ileti bounded": bounded}
+    costs: dict[str, list[float]] = {name: [] for name in factories}
+
+    async def alternate() -> None:
+        for _ in range(rounds):
+            for name, factory in factories.items():
+                costs[name].append(await _cpu_per_request(factory, requests))
+
+    asyncio.run(alternate())
+    print(f"CPU time per request in the protocol (median of {rounds} alternating runs):")
+    for name, values in costs.items():
+        print(f"  {name:18} {statistics.median(values):6.1f} us  (best {min(values):.1f})")
+    print(flush=True)
+
+
+# -- the servers over HTTP -----------------------------------------------------------------
 
 
 def measure(

@@ -47,8 +47,7 @@ from ileti.config import Settings
 
 log = logging.getLogger("ileti.server")
 
-#: What a connection is waiting for (its deadline applies to the first two).
-HEAD, BODY, ANSWER = 0, 1, 2
+_NOTHING = object()
 #: How long a refused connection (over the cap) is kept to let its client read the 503.
 REFUSED_LINGER_SECONDS = 1.0
 #: Refusals of one kind are logged at most once per this many seconds.
@@ -121,8 +120,13 @@ class _HeadTooLarge(Exception):
 
 
 class BoundedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a header limit, header and body deadlines and
-    a connection cap. The deadline is checked by :class:`BoundedServer`'s tick."""
+    """uvicorn's httptools protocol with a header limit, a deadline and a connection cap.
+
+    A connection has one deadline: for the next head when it opens or has answered, for
+    the body once a head is read. What it was for is decided when it passes
+    (:meth:`expire`, called by :class:`BoundedServer`'s tick), from the parser's
+    progress, so that a request costs two overridden callbacks and no timer.
+    """
 
     def __init__(
         self,
@@ -135,13 +139,19 @@ class BoundedProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.bounds = bounds
-        self.waiting = HEAD
         self.deadline = math.inf
-        self.head_bytes = 0  # of a request line and headers not complete yet (at least)
-        self.arrived = False  # some of them came
-        self.begun = 0  # requests whose first byte was read
+        # uvicorn gives each request a new headers list when its first byte is read; the
+        # head is complete while that list is the one on_headers_complete last saw.
+        self.read_headers: object = _NOTHING
+        self.head_bytes = 0  # of the head not complete yet (at least)
+        self.arrived = False  # some of the head not complete yet came
+        self.measure = False  # whether a head completed now must be measured
         self.refused = False
         self.cut_off = False  # shut down while a request's head was arriving
+
+    @property
+    def reading_head(self) -> bool:
+        return self.read_headers is not self.headers
 
     # -- connection ------------------------------------------------------------------
 
@@ -162,7 +172,9 @@ class BoundedProtocol(HttpToolsProtocol):
         if self.refused:
             return  # the 503 is written; nothing of the request is read
         self._unset_keepalive_if_required()
-        begun = self.begun
+        headers = self.headers
+        # A head completed in this chunk can only be too large if the chunk is large.
+        self.measure = self.head_bytes + len(data) > self.bounds.max_header_bytes
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -175,91 +187,78 @@ class BoundedProtocol(HttpToolsProtocol):
             self.logger.warning(msg)
             self.send_400_response(msg)
             return
-        if self.waiting == HEAD:
+        if self.read_headers is not self.headers:
             # A head not complete yet: httptools keeps its bytes, so they are counted
             # here, chunk by chunk. A chunk in which a request began may hold the end of
             # the one before: it is not counted (what follows it is, so the count falls
             # short by one chunk, 256 KiB at most; complete heads are measured exactly).
             self.arrived = True
-            if self.begun == begun:
+            if self.headers is headers:
                 self.head_bytes += len(data)
                 if self.head_bytes > self.bounds.max_header_bytes:
                     self._head_too_large()
+            else:
+                self.head_bytes = 0
 
     def shutdown(self) -> None:
-        if self.waiting == HEAD and self.arrived:
+        if self.reading_head and self.arrived:
             self.cut_off = True  # a request was arriving: counted by the server
         super().shutdown()
 
     # -- parser callbacks --------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.begun += 1
-        self.head_bytes = 0
-        if self.waiting != HEAD:  # the next request arrives before this one's answer
-            self.waiting = HEAD
-            self.deadline = self.loop.time() + self.bounds.header_timeout
-
     def on_headers_complete(self) -> None:
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-        if size > self.bounds.max_header_bytes:
-            raise _HeadTooLarge
+        if self.measure:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > self.bounds.max_header_bytes:
+                raise _HeadTooLarge
+        self.read_headers = self.headers
         self.head_bytes = 0
         self.arrived = False
-        self.waiting = BODY
         self.deadline = self.loop.time() + self.bounds.body_timeout
         super().on_headers_complete()
 
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        if self.cycle.response_complete:  # answered before its body was read
-            self.waiting = HEAD
-            self.deadline = self.loop.time() + self.bounds.header_timeout
-        else:
-            self.waiting = ANSWER
-            self.deadline = math.inf
-
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.waiting == ANSWER and not self.pipeline and not self.transport.is_closing():
-            self.waiting = HEAD
+        if not self.pipeline and not self.transport.is_closing():
             self.deadline = self.loop.time() + self.bounds.header_timeout
 
     # -- bounds --------------------------------------------------------------------------
 
     def expire(self) -> None:
-        """The deadline has passed: the head or the body took too long."""
+        """The deadline has passed: the head or the body took too long, or the
+        connection stayed idle."""
         self.deadline = math.inf
+        cycle = self.cycle
         if self.transport.is_closing():
             return
-        if self.waiting == HEAD:
+        if self.reading_head:
             if self.arrived:
                 HEAD_TOO_SLOW.count += 1
                 self._close_with(408, "ileti: request headers not received in time\n")
             else:
                 self.transport.close()  # idle: nothing to answer
-        elif self.waiting == BODY:
-            if self.cycle.response_complete:  # answered already; the rest is not wanted
-                self.transport.close()
-                return
+        elif cycle.response_complete:
+            self.transport.close()  # idle, or a body still coming that was not wanted
+        elif cycle.more_body:
             BODY_TOO_SLOW.count += 1
             self._close_with(408, "ileti: request body not received in time\n")
+        # else: the request is whole and the application is answering it: no deadline
 
     def cut(self) -> bool:
         """Close now (shutdown's window is over); whether a request was unfinished."""
-        unfinished = self.cycle is not None and not self.cycle.response_complete
-        unfinished = unfinished or (self.waiting == HEAD and self.arrived)
-        if self.cycle is not None and not self.cycle.response_complete:
-            self.cycle.disconnected = True
-            self.cycle.message_event.set()
+        cycle = self.cycle
+        unfinished = self.reading_head and self.arrived
+        if cycle is not None and not cycle.response_complete:
+            unfinished = True
+            cycle.disconnected = True
+            cycle.message_event.set()
         if not self.transport.is_closing():
             self.transport.close()
         return unfinished
 
     def _head_too_large(self) -> None:
         HEAD_TOO_LARGE.count += 1
-        self.waiting = ANSWER
         self.deadline = math.inf
         self._close_with(431, "ileti: request line and headers too large\n")
 
