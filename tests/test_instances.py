@@ -33,6 +33,9 @@ OK = envelope(200)
 UNAUTHORIZED = envelope(401)
 NOT_LISTED = envelope(474)
 UNAVAILABLE = envelope(503)
+#: For servers polled with credentials that fail on purpose until a change arrives:
+#: more than ILETI_AUTH_FAILURE_LIMIT 401s from 127.0.0.1, which would then get 429.
+POLLING_401S = {"ILETI_AUTH_FAILURE_LIMIT": "0"}
 
 #: The spec's promise: a change made anywhere is seen everywhere within this.
 PROPAGATION_SECONDS = 1.0
@@ -153,7 +156,7 @@ async def test_cli_changes_reach_both_instances_within_a_second(
 ) -> None:
     acct = create_account(database_url, "acme")
     key = acct["key"]
-    with serving(database_url, tmp_path, count=2) as servers:
+    with serving(database_url, tmp_path, count=2, env=POLLING_401S) as servers:
         async with clients(servers) as both:
             hash_ = acct["hash"]
 
@@ -235,7 +238,7 @@ async def test_two_workers_serve_as_one_and_see_cli_changes(
     acct = create_account(database_url, "acme")
     key = acct["key"]
     numbers = list(range(200, 232))
-    with serving(database_url, tmp_path, workers=2) as (server,):
+    with serving(database_url, tmp_path, workers=2, env=POLLING_401S) as (server,):
         # A new connection per request, many at once: both workers take some, and so
         # both cache the credential before the change.
         async with clients([server], fresh=True) as (c,):
