@@ -148,6 +148,15 @@ async def test_the_log_shows_each_attempt_of_a_failing_then_delivered_webhook(
     assert after is None
     message_id = row["message_id"]
     body = accepted(message_id, order_id)
+    # Each attempt as it was recorded: the receiver's status and, unless 2xx, the start
+    # of its reply.
+    first_attempt = {
+        "at": format_local(first),
+        "status": "failed",
+        "error": "HTTP 500",
+        "http_status": 500,
+        "reply": "ok",
+    }
     assert row == {
         "id": row["id"],
         "account_key": "one-key",
@@ -161,7 +170,7 @@ async def test_the_log_shows_each_attempt_of_a_failing_then_delivered_webhook(
         "last_attempt_at": format_local(first),
         "next_attempt_at": format_local(first + 10_000_000),
         "delivered_at": None,
-        "history": [{"at": format_local(first), "status": "failed", "error": "HTTP 500"}],
+        "history": [first_attempt],
     }
     assert "pa55word" not in r.text and "t0p" not in r.text
 
@@ -175,8 +184,14 @@ async def test_the_log_shows_each_attempt_of_a_failing_then_delivered_webhook(
     assert (row["delivered_at"], row["last_attempt_at"]) == (format_local(second),) * 2
     assert row["next_attempt_at"] is None
     assert row["history"] == [
-        {"at": format_local(first), "status": "failed", "error": "HTTP 500"},
-        {"at": format_local(second), "status": "delivered", "error": None},
+        first_attempt,
+        {
+            "at": format_local(second),
+            "status": "delivered",
+            "error": None,
+            "http_status": 200,
+            "reply": None,
+        },
     ]
     for params in ({"status": "failed"}, {"status": "pending"}, {"order": order_id + 1}):
         r = await client.get("/_ileti/webhooks", headers=ONE, params=params)
@@ -202,6 +217,7 @@ async def test_a_webhook_given_up_keeps_every_error(
     assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("given_up", 2, None)
     assert [h["status"] for h in row["history"]] == ["failed", "failed"]
     assert all(h["error"].startswith("ConnectError") for h in row["history"])
+    assert all((h["http_status"], h["reply"]) == (None, None) for h in row["history"])
     assert row["last_error"] == row["history"][-1]["error"]
 
 

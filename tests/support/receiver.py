@@ -24,21 +24,45 @@ class Hit:
         return json.loads(self.body)["report"]
 
 
+#: A reply body streamed this long is written in chunks of this size.
+CHUNK = 64 * 1024
+
+
 @dataclass
 class Receiver:
     """A webhook endpoint (HTTP/1.1 on asyncio streams, in the test's own event loop):
-    records every request; answers from ``script`` (an HTTP status, or ``"slow"``:
-    200 after ``slow_seconds``), then ``default``."""
+    records every request; answers from ``script`` (an HTTP status, ``"slow"``: 200
+    after ``slow_seconds``, or ``"hang"``: nothing until the connection closes), then
+    ``default``. The reply's body is ``ok``, or ``reply_bytes`` of ``x`` streamed
+    (``sent``: how many of them each reply got written before the connection closed)."""
 
     url: str = ""
     hits: list[Hit] = field(default_factory=list)
     script: list[int | str] = field(default_factory=list)
-    default: int = 200
+    default: int | str = 200
     slow_seconds: float = 1.5
+    reply_bytes: int | None = None
+    sent: list[int] = field(default_factory=list)
     connections: dict[asyncio.StreamWriter, asyncio.Task[Any]] = field(default_factory=dict)
 
     def answer(self) -> int | str:
         return self.script.pop(0) if self.script else self.default
+
+    async def stream(self, writer: asyncio.StreamWriter, status: int) -> None:
+        """A reply of ``reply_bytes``, written a chunk at a time as the peer reads it;
+        how much was written is added to ``sent`` when it ends or the peer closes."""
+        assert self.reply_bytes is not None
+        head = f"HTTP/1.1 {status} -\r\nContent-Length: {self.reply_bytes}\r\n\r\n"
+        written = 0
+        try:
+            writer.write(head.encode())
+            while written < self.reply_bytes:
+                chunk = b"x" * min(CHUNK, self.reply_bytes - written)
+                writer.write(chunk)
+                await writer.drain()
+                written += len(chunk)
+        finally:
+            self.sent.append(written)
 
     def seen(self) -> list[Hit]:
         return list(self.hits)
@@ -59,11 +83,17 @@ class Receiver:
                     Hit(time.monotonic(), method, path, headers.get("content-type"), body)
                 )
                 answer = self.answer()
+                if answer == "hang":
+                    await reader.read()  # until the sender gives up and closes
+                    break
                 if answer == "slow":
                     await asyncio.sleep(self.slow_seconds)
                     answer = 200
-                writer.write(f"HTTP/1.1 {answer} -\r\nContent-Length: 2\r\n\r\nok".encode())
-                await writer.drain()
+                if self.reply_bytes is None:
+                    writer.write(f"HTTP/1.1 {answer} -\r\nContent-Length: 2\r\n\r\nok".encode())
+                    await writer.drain()
+                else:
+                    await self.stream(writer, int(answer))
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:

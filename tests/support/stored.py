@@ -719,3 +719,84 @@ async def insert_account_row_raw(rt: Runtime, *, key: str, name: str) -> None:
         )
 
     await rt.store.transaction(insert)
+
+
+# -- webhook attempts and their migration (0009) ------------------------------------------
+
+
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(normalize_url(url), poolclass=NullPool)
+
+
+def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or downgrade) the database at ``url`` to ``revision``."""
+    from alembic import command
+    from alembic.config import Config
+
+    from ileti.store.migrate import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            if down:
+                command.downgrade(config, revision)
+            else:
+                command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def legacy_webhook(url: str, last_error: str | None) -> int:
+    """A webhook row as revision 0008 kept it (``last_error``: the JSON history); its id."""
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(
+                sa.text(
+                    "INSERT INTO webhooks (account_id, message_id, url, payload, attempts,"
+                    " next_attempt_at, delivered_at, last_error)"
+                    " VALUES (1, 1, 'http://h/', '{}', 2, NULL, NULL, :e) RETURNING id"
+                ),
+                {"e": last_error},
+            )
+            return int(found.scalar_one())
+    finally:
+        engine.dispose()
+
+
+def stored_attempts(url: str) -> list[tuple[Any, ...]]:
+    """(webhook id, at, error, HTTP status, reply) of every attempt, in order."""
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text(
+                    "SELECT webhook_id, at, error, http_status, reply FROM webhook_attempts"
+                    " ORDER BY id"
+                )
+            )
+            return [tuple(row) for row in found]
+    finally:
+        engine.dispose()
+
+
+def last_errors(url: str) -> list[str | None]:
+    """``webhooks.last_error`` of every row, oldest first."""
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT last_error FROM webhooks ORDER BY id"))
+            return [row[0] for row in found]
+    finally:
+        engine.dispose()
+
+
+def has_table(url: str, name: str) -> bool:
+    engine = _engine(url)
+    try:
+        return sa.inspect(engine).has_table(name)
+    finally:
+        engine.dispose()

@@ -49,6 +49,8 @@ def describe(row: Webhook) -> dict[str, Any]:
                 "at": _time(t.at),
                 "status": "failed" if t.error is not None else "delivered",
                 "error": t.error,
+                "http_status": t.http_status,
+                "reply": t.reply,
             }
             for t in row.history
         ],

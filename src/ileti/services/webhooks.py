@@ -3,16 +3,25 @@
 The carrier queues a report in the same transaction as each status change; this
 background task of every instance sends them, never on a request path:
 
-- claims due reports (held by a lease so no other instance sends them meanwhile);
+- claims due reports (held by a lease so no other instance sends them meanwhile), as
+  many as there is room for: at most ``CONCURRENCY`` POSTs in flight, ``PER_ACCOUNT``
+  of one account. There are no rounds: each POST is recorded as soon as it completes,
+  its slot is claimed again at once, so a receiver that hangs holds only its own
+  account's slots, each for at most the timeout;
 - POSTs each body, ``{"report":{...}}``, with ``Content-Type: application/json`` and a
-  short timeout (``ILETI_WEBHOOK_TIMEOUT_SECONDS``);
+  short timeout (``ILETI_WEBHOOK_TIMEOUT_SECONDS``) over kept-alive connections; the
+  reply is read to at most ``MAX_REPLY_BYTES`` (then the connection is closed);
 - a 2xx answer: delivered. An error, a timeout or any other status: the attempt and
-  its error are recorded and the report is retried after
-  ``ILETI_WEBHOOK_BACKOFF_SECONDS`` × 2^(attempts − 1), until
+  its error are recorded (with the start of a non-2xx reply) and the report is retried
+  after ``ILETI_WEBHOOK_BACKOFF_SECONDS`` × 2^(attempts − 1), until
   ``ILETI_WEBHOOK_ATTEMPTS`` attempts have been made; then it is given up.
 
 A message's reports arrive in order ("accepted" before "delivered"): a later one waits
 while an earlier one is still being retried.
+
+Delivery is at least once: a POST answered but not yet recorded when the instance dies
+is sent again once its lease runs out. A stop waits for the POSTs in flight (each up
+to the timeout) and records them, so an orderly restart sends nothing twice.
 
 Every failed attempt is logged as a warning (logger ``ileti.webhooks``): the account,
 the message, the URL without its ``user:password@``, query or fragment, the attempt
@@ -43,20 +52,28 @@ from ileti.config import Settings
 from ileti.logs import printable, quiet_httpx, safe_url
 from ileti.models import Account
 from ileti.services.faults import FaultService
-from ileti.services.poller import Poller
 from ileti.store import Store
 from ileti.store import webhooks as webhook_store
 from ileti.store.webhooks import Attempt, Due, LogQuery, NewWebhook, Webhook
 
-#: Reports claimed per round, and POSTs in flight at once.
-CLAIM_BATCH = 100
-CONCURRENCY = 16
+#: POSTs in flight at once (one instance), and at once for one account: a receiver that
+#: hangs holds at most PER_ACCOUNT of them, each for at most the timeout.
+CONCURRENCY = 128
+PER_ACCOUNT = 8
+#: Reports claimed at most at once.
+CLAIM_BATCH = 128
+#: A receiver's reply is read to at most this many bytes (then the connection is closed).
+MAX_REPLY_BYTES = 4096
 #: Longest wait between two attempts.
 MAX_BACKOFF_SECONDS = 24 * 3600.0
-#: How long claimed reports are held beyond the timeout of their POST.
+#: How long claimed reports are held beyond the timeout of their POST (and its record).
 LEASE_MARGIN_SECONDS = 10.0
 
-_HEADERS = {"Content-Type": "application/json", "User-Agent": f"ileti/{__version__}"}
+_HEADERS = {
+    "Content-Type": "application/json",
+    "User-Agent": f"ileti/{__version__}",
+    "Accept-Encoding": "identity",
+}
 
 log = logging.getLogger("ileti.webhooks")
 
@@ -93,7 +110,18 @@ class FaultStatus(Exception):
         self.rule_id = rule_id
 
 
+def _reply_excerpt(read: bytes) -> str:
+    """The start of a reply as text (non-printable characters escaped)."""
+    text = printable(bytes(read[:MAX_REPLY_BYTES]).decode("utf-8", "replace"), MAX_REPLY_BYTES)
+    return text + " ..." if len(read) > MAX_REPLY_BYTES else text
+
+
 class WebhookSender:
+    """POSTs due reports without rounds: a claim takes what room there is (at most
+    ``CONCURRENCY`` POSTs in flight, ``PER_ACCOUNT`` of one account), each POST is
+    recorded as soon as it completes, and its slot is claimed again at once; a receiver
+    that hangs holds only its own account's slots."""
+
     def __init__(
         self,
         store: Store,
@@ -108,75 +136,136 @@ class WebhookSender:
         self._timeout = settings.webhook_timeout_seconds
         self._attempts = settings.webhook_attempts
         self._base = settings.webhook_backoff_seconds
+        self._interval = settings.delivery_poll_seconds
         self._lease = int((self._timeout + LEASE_MARGIN_SECONDS) * SECOND)
         self._client: httpx.AsyncClient | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._busy: dict[int, int] = {}  # account id -> its POSTs in flight
+        self._posts: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()  # a POST completed: room again
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
         quiet_httpx()
-        self._poller = Poller(
-            "ileti-webhooks",
-            self.step,
-            interval=settings.delivery_poll_seconds,
-            grace=self._timeout + 1.0,
-        )
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeout), follow_redirects=False
+                timeout=httpx.Timeout(self._timeout),
+                follow_redirects=False,
+                limits=httpx.Limits(
+                    max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY
+                ),
             )
         return self._client
 
-    async def step(self) -> bool:
-        """One round: claim due reports, POST them, record the outcomes. True when the
-        claim was full (more may be waiting)."""
+    def _room(self) -> int:
+        return CONCURRENCY - sum(self._busy.values())
+
+    async def _claim(self) -> tuple[list[Due], bool]:
+        """Due reports, as many as there is room for, counted in flight; and whether
+        more may be waiting."""
+        room = min(self._room(), CLAIM_BATCH)
+        if room <= 0:
+            return [], True
         now = self._clock.now_us()
         if not await self._store.read(webhook_store.pending_work, now):
-            return False
-        due = await self._store.write(
+            return [], False
+        claimed = await self._store.write(
             webhook_store.claim,
-            webhook_store.Claim(now=now, lease=self._lease, limit=CLAIM_BATCH),
+            webhook_store.Claim(
+                now=now,
+                lease=self._lease,
+                limit=room,
+                per_account=PER_ACCOUNT,
+                room={account: PER_ACCOUNT - n for account, n in self._busy.items()},
+            ),
         )
-        if not due:
-            return False
-        attempts = await asyncio.gather(*(self._post(report) for report in due))
-        await self._store.write(webhook_store.record, list(attempts))
-        return len(due) >= CLAIM_BATCH
+        for report in claimed.due:
+            self._busy[report.account_id] = self._busy.get(report.account_id, 0) + 1
+        return claimed.due, claimed.held or len(claimed.due) >= room
+
+    async def _deliver(self, report: Due) -> None:
+        """POST one report and record the attempt (durable before its slot is freed)."""
+        try:
+            attempt = await self._post(report)
+            await self._store.write(webhook_store.record, attempt)
+        except Exception as exc:  # the database may be down: the lease runs out, resent
+            log.warning(
+                "webhook %d for account %d: the attempt could not be recorded: %s",
+                report.id,
+                report.account_id,
+                printable(str(exc), 500),
+            )
+        finally:
+            left = self._busy.get(report.account_id, 1) - 1
+            if left > 0:
+                self._busy[report.account_id] = left
+            else:
+                self._busy.pop(report.account_id, None)
+            self._wake.set()
+
+    async def step(self) -> bool:
+        """One round, for an instance whose loop does not run (tests step it): claim due
+        reports, POST them, each recorded as it completes. True when more may be
+        waiting."""
+        due, more = await self._claim()
+        if due:
+            await asyncio.gather(*(self._deliver(report) for report in due))
+        return more
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                due, more = await self._claim()
+            except Exception as exc:  # the database may be down for a moment
+                log.warning("ileti-webhooks: %s", exc)
+                due, more = [], False
+            for report in due:
+                task = asyncio.create_task(self._deliver(report))
+                self._posts.add(task)
+                task.add_done_callback(self._posts.discard)
+            if more and due and self._room() > 0:
+                continue
+            # Until a POST completes (room again, or an account's) or the interval.
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            woken = asyncio.ensure_future(self._wake.wait())
+            await asyncio.wait(
+                (stopping, woken), timeout=self._interval, return_when="FIRST_COMPLETED"
+            )
+            stopping.cancel()
+            woken.cancel()
 
     async def _post(self, report: Due) -> Attempt:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(CONCURRENCY)
-        async with self._slots:
-            faked = await self._faked(report)
-            try:
-                if faked is not None:
-                    raise faked
-                response = await asyncio.wait_for(
-                    self._http().post(
-                        report.url, content=report.payload.encode(), headers=_HEADERS
-                    ),
-                    self._timeout,
+        faked = await self._faked(report)
+        status: int | None = None
+        reply: str | None = None
+        try:
+            if faked is not None:
+                raise faked
+            status, reply = await self._exchange(report)
+        except FaultStatus as exc:
+            error = f"HTTP {exc.status} (fault rule {exc.rule_id})"
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            error = f"timeout after {self._timeout:g} s"
+            if faked is exc:
+                error += f" ({exc})"
+        except Exception as exc:  # refused, reset, a bad URL: an attempt that failed
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        else:
+            if 200 <= status < 300:
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "webhook for account %d, message %d delivered to %s (attempt %d of %d)",
+                        report.account_id,
+                        report.message_id,
+                        safe_url(report.url),
+                        report.attempts + 1,
+                        self._attempts,
+                    )
+                return Attempt(
+                    id=report.id, at=self._clock.now_us(), delivered=True, http_status=status
                 )
-            except FaultStatus as exc:
-                error = f"HTTP {exc.status} (fault rule {exc.rule_id})"
-            except (TimeoutError, httpx.TimeoutException) as exc:
-                error = f"timeout after {self._timeout:g} s"
-                if faked is exc:
-                    error += f" ({exc})"
-            except Exception as exc:  # refused, reset, a bad URL: an attempt that failed
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            else:
-                if 200 <= response.status_code < 300:
-                    if log.isEnabledFor(logging.DEBUG):
-                        log.debug(
-                            "webhook for account %d, message %d delivered to %s (attempt %d of %d)",
-                            report.account_id,
-                            report.message_id,
-                            safe_url(report.url),
-                            report.attempts + 1,
-                            self._attempts,
-                        )
-                    return Attempt(id=report.id, at=self._clock.now_us(), delivered=True)
-                error = f"HTTP {response.status_code}"
+            error = f"HTTP {status}"
         at = self._clock.now_us()
         made = report.attempts + 1
         error = error[:500]
@@ -186,7 +275,38 @@ class WebhookSender:
             retry_at = at + int(delay * SECOND)
             then = f"next attempt in {delay:g} s, at {_utc(retry_at)}"
         _log_failure(report, made, self._attempts, error, then)
-        return Attempt(id=report.id, at=at, delivered=False, error=error, retry_at=retry_at)
+        return Attempt(
+            id=report.id,
+            at=at,
+            delivered=False,
+            error=error,
+            retry_at=retry_at,
+            http_status=status,
+            reply=reply,
+        )
+
+    async def _exchange(self, report: Due) -> tuple[int, str | None]:
+        """POST the report: the receiver's status, and the start of its reply when the
+        status is not 2xx. The reply is read to at most ``MAX_REPLY_BYTES`` (a 2xx one
+        only to reuse the connection) within what is left of the timeout; past that,
+        or when it is longer, the connection is closed. The status decides, whatever
+        becomes of the reply."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        client = self._http()
+        request = client.build_request(
+            "POST", report.url, content=report.payload.encode(), headers=_HEADERS
+        )
+        response = await asyncio.wait_for(client.send(request, stream=True), self._timeout)
+        read = bytearray()
+        try:
+            await asyncio.wait_for(_read_into(response, read), max(deadline - loop.time(), 0))
+        except (TimeoutError, httpx.HTTPError):
+            pass  # what came is what there is
+        finally:
+            await response.aclose()
+        status = response.status_code
+        return status, None if 200 <= status < 300 else _reply_excerpt(read)
 
     async def _faked(self, report: Due) -> Exception | None:
         """A webhook fault rule's failure for this POST (services/faults.py), raised in
@@ -201,13 +321,37 @@ class WebhookSender:
         return FaultStatus(rule.code or 500, rule.id)
 
     def start(self) -> None:
-        self._poller.start()
+        if self._task is None and self._interval > 0:
+            self._stopping = asyncio.Event()
+            self._wake = asyncio.Event()
+            self._task = asyncio.create_task(self._run(), name="ileti-webhooks")
 
     async def stop(self) -> None:
-        await self._poller.stop()
+        """No new claim; the POSTs in flight are awaited (each bounded by the timeout)
+        and recorded, so a report delivered is not sent again after a restart; one
+        still unrecorded after the timeout is cancelled (its lease runs out and it is
+        sent again: delivery is at least once)."""
+        if self._task is not None:
+            self._stopping.set()
+            await self._task
+            self._task = None
+        if self._posts:
+            _, late = await asyncio.wait(set(self._posts), timeout=self._timeout + 1.0)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.gather(*late, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+async def _read_into(response: httpx.Response, read: bytearray) -> None:
+    """The reply's bytes into ``read``, up to just past ``MAX_REPLY_BYTES``."""
+    async for chunk in response.aiter_raw():
+        read += chunk
+        if len(read) > MAX_REPLY_BYTES:
+            return
 
 
 # -- the log, replays and test webhooks ------------------------------------------------

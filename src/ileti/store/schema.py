@@ -189,6 +189,26 @@ webhooks = Table(
     Index("ix_webhooks_account", "account_id", "id"),
 )
 
+# One row per attempt to POST a webhook, written as the attempt completes: when, its
+# error (NULL: delivered), the receiver's HTTP status (NULL: no answer) and the start
+# of a non-2xx answer's body (at most a few KiB, as text).
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "webhook_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("webhooks.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", BigInteger, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("http_status", Integer, nullable=True),
+    Column("reply", Text, nullable=True),
+    Index("ix_webhook_attempts_webhook", "webhook_id", "id"),
+)
+
 # -- rate limits (migration 0003) -----------------------------------------------------
 
 # One row per account that has sent: the send-sms rate limit as GCRA (a token bucket

@@ -9,18 +9,16 @@ lease runs out. A message's reports go out in order: a row is not claimed while 
 earlier row for the same message is still waiting (test webhooks, message id 0, are
 not ordered).
 
-``last_error`` holds the row's attempt history: a JSON array of the last
-``HISTORY`` attempts, oldest first, each ``{"at": <microseconds>, "error": <text or
-null for a delivery>}`` (the table has no column of its own for it, and migrations are
-not added for a log). A value that is not such an array (written before the history
-was kept) is read as one failed attempt of unknown time.
+Each attempt is a row of ``webhook_attempts``, written as it completes (in the same
+transaction as the webhook's own counters): when, its error (NULL: delivered), the
+receiver's HTTP status and the start of a non-2xx reply. ``last_error`` is the last
+failed attempt's error.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -39,11 +37,9 @@ from sqlalchemy import (
 )
 
 from ileti.errors import Code
-from ileti.store.schema import accounts, messages, order_texts, webhooks
+from ileti.store.schema import accounts, messages, order_texts, webhook_attempts, webhooks
 
 SENDING, DELIVERED = int(Code.SENDING), int(Code.DELIVERED)
-#: Attempts kept in a row's history (``attempts`` counts them all).
-HISTORY = 20
 #: The message id of a test webhook (no message; not ordered with any other row).
 TEST_MESSAGE_ID = 0
 
@@ -52,7 +48,17 @@ TEST_MESSAGE_ID = 0
 class Claim:
     now: int  # microseconds, UTC
     lease: int  # microseconds the claimed rows are held
-    limit: int
+    limit: int  # rows at most
+    per_account: int  # rows of one account at most
+    #: Accounts with less room than ``per_account`` (rows of theirs already in flight
+    #: taken off); 0: none of theirs.
+    room: Mapping[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    due: list[Due]
+    held: bool  # due rows were left for an account out of room: more may be waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +80,20 @@ class Attempt:
     delivered: bool
     error: str | None = None
     retry_at: int | None = None  # None with delivered=False: give up
+    http_status: int | None = None  # None: no answer
+    reply: str | None = None  # the start of a non-2xx answer's body
 
 
 @dataclass(frozen=True, slots=True)
 class Tried:
-    """One attempt of a row's history: when (None: unknown), and its error (None: it
-    was delivered)."""
+    """One attempt of a row's history: when (0: unknown, from before attempts were
+    kept), its error (None: it was delivered), the receiver's status and the start of
+    its reply (a non-2xx one)."""
 
     at: int | None
     error: str | None
+    http_status: int | None = None
+    reply: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +108,7 @@ class Webhook:
     last_error: str | None  # the last failed attempt's error
     account_id: int = 0
     order_id: int | None = None  # None: a test webhook, or its message is gone
-    history: tuple[Tried, ...] = ()  # the last HISTORY attempts, oldest first
+    history: tuple[Tried, ...] = ()  # every attempt, oldest first
 
     @property
     def last_attempt_at(self) -> int | None:
@@ -132,28 +143,6 @@ class NewWebhook:
     url: str
     payload: str
     due_at: int
-
-
-def history_of(stored: str | None) -> tuple[Tried, ...]:
-    """The attempt history kept in ``last_error`` (see the module's docstring)."""
-    if stored is None:
-        return ()
-    try:
-        items = json.loads(stored)
-    except ValueError:
-        items = None
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        return (Tried(None, stored),)
-    return tuple(Tried(item.get("at"), item.get("error")) for item in items)
-
-
-def _history_text(history: Sequence[Tried]) -> str:
-    kept = history[-HISTORY:]
-    return json.dumps([{"at": t.at, "error": t.error} for t in kept], ensure_ascii=False)
-
-
-def _last_error(history: Sequence[Tried]) -> str | None:
-    return next((t.error for t in reversed(history) if t.error is not None), None)
 
 
 # -- queueing ---------------------------------------------------------------------------
@@ -246,12 +235,14 @@ def pending_work(conn: Connection, now: int) -> bool:
     return bool(conn.execute(query).scalar())
 
 
-def claim(conn: Connection, calls: list[Claim]) -> list[list[Due]]:
+def claim(conn: Connection, calls: list[Claim]) -> list[Claimed]:
     """Due webhooks, each held for ``lease`` microseconds (its next attempt time pushed
-    forward) so that no other instance sends it meanwhile."""
+    forward) so that no other instance sends it meanwhile; at most ``per_account`` (or
+    the account's ``room``) of one account, none of an account without room."""
     results = []
     earlier = webhooks.alias("earlier")
     for call in calls:
+        full = [account for account, room in call.room.items() if room <= 0]
         query = (
             select(
                 webhooks.c.id,
@@ -274,59 +265,80 @@ def claim(conn: Connection, calls: list[Claim]) -> list[list[Due]]:
             .order_by(webhooks.c.next_attempt_at, webhooks.c.id)
             .limit(call.limit)
         )
+        if full:
+            query = query.where(webhooks.c.account_id.not_in(full))
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=webhooks)
-        due = [Due(*row) for row in conn.execute(query)]
+        due: list[Due] = []
+        taken: dict[int, int] = {}
+        held = False
+        for row in conn.execute(query):
+            found = Due(*row)
+            room = call.room.get(found.account_id, call.per_account)
+            if taken.get(found.account_id, 0) >= room:
+                held = True  # left as it is (and unlocked at the commit)
+                continue
+            taken[found.account_id] = taken.get(found.account_id, 0) + 1
+            due.append(found)
         if due:
             conn.execute(
                 update(webhooks)
                 .where(webhooks.c.id.in_([d.id for d in due]))
                 .values(next_attempt_at=call.now + call.lease)
             )
-        results.append(due)
+        results.append(Claimed(due, held))
     return results
 
 
-def record(conn: Connection, calls: list[list[Attempt]]) -> list[None]:
-    """Count each attempt and add it to the row's history; a delivered one is done, a
-    failed one is due again at ``retry_at`` (or given up: no next attempt)."""
-    made = [attempt for attempts in calls for attempt in attempts]
+def record(conn: Connection, made: list[Attempt]) -> list[None]:
+    """Each attempt as a row of its own, and counted in its webhook: a delivered one is
+    done, a failed one is due again at ``retry_at`` (or given up: no next attempt). A
+    webhook gone meanwhile (its account deleted) or delivered already is left alone."""
     if made:
-        stored = dict(
+        open_ids = set(
             conn.execute(
-                select(webhooks.c.id, webhooks.c.last_error).where(
-                    webhooks.c.id.in_({a.id for a in made})
+                select(webhooks.c.id).where(
+                    webhooks.c.id.in_({a.id for a in made}), webhooks.c.delivered_at.is_(None)
                 )
-            ).all()
+            ).scalars()
         )
-        histories = {id_: list(history_of(text)) for id_, text in stored.items()}
-        rows = []
-        for attempt in made:
-            history = histories.get(attempt.id)
-            if history is None:
-                continue  # the row is gone (its account was deleted meanwhile)
-            history.append(Tried(attempt.at, None if attempt.delivered else attempt.error))
-            rows.append(
-                {
-                    "b_id": attempt.id,
-                    "b_delivered_at": attempt.at if attempt.delivered else None,
-                    "b_next": None if attempt.delivered else attempt.retry_at,
-                    "b_history": _history_text(history),
-                }
+        kept = [a for a in made if a.id in open_ids]
+        if kept:
+            conn.execute(
+                insert(webhook_attempts),
+                [
+                    {
+                        "webhook_id": a.id,
+                        "at": a.at,
+                        "error": None if a.delivered else a.error,
+                        "http_status": a.http_status,
+                        "reply": a.reply,
+                    }
+                    for a in kept
+                ],
             )
-        if rows:
             conn.execute(
                 update(webhooks)
-                .where(webhooks.c.id == bindparam("b_id"), webhooks.c.delivered_at.is_(None))
+                .where(webhooks.c.id == bindparam("b_id"))
                 .values(
                     attempts=webhooks.c.attempts + 1,
                     delivered_at=bindparam("b_delivered_at"),
                     next_attempt_at=bindparam("b_next"),
-                    last_error=bindparam("b_history", type_=Text),
+                    last_error=func.coalesce(
+                        bindparam("b_error", type_=Text), webhooks.c.last_error
+                    ),
                 ),
-                rows,
+                [
+                    {
+                        "b_id": a.id,
+                        "b_delivered_at": a.at if a.delivered else None,
+                        "b_next": None if a.delivered else a.retry_at,
+                        "b_error": None if a.delivered else a.error,
+                    }
+                    for a in kept
+                ],
             )
-    return [None for _ in calls]
+    return [None for _ in made]
 
 
 def insert_one(conn: Connection, new: NewWebhook) -> int:
@@ -369,21 +381,40 @@ _READ = (
 )
 
 
-def _webhook(row: Any) -> Webhook:
-    history = history_of(row.last_error)
-    return Webhook(
-        id=row.id,
-        message_id=row.message_id,
-        url=row.url,
-        payload=row.payload,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        delivered_at=row.delivered_at,
-        last_error=_last_error(history),
-        account_id=row.account_id,
-        order_id=row.order_id,
-        history=history,
-    )
+def _webhooks(conn: Connection, rows: Sequence[Any]) -> list[Webhook]:
+    """The rows read by ``_read()``, each with its attempts."""
+    history: dict[int, list[Tried]] = {row.id: [] for row in rows}
+    ids = list(history)
+    for start in range(0, len(ids), 1000):
+        tried = conn.execute(
+            select(
+                webhook_attempts.c.webhook_id,
+                webhook_attempts.c.at,
+                webhook_attempts.c.error,
+                webhook_attempts.c.http_status,
+                webhook_attempts.c.reply,
+            )
+            .where(webhook_attempts.c.webhook_id.in_(ids[start : start + 1000]))
+            .order_by(webhook_attempts.c.webhook_id, webhook_attempts.c.id)
+        )
+        for t in tried:
+            history[t.webhook_id].append(Tried(t.at or None, t.error, t.http_status, t.reply))
+    return [
+        Webhook(
+            id=row.id,
+            message_id=row.message_id,
+            url=row.url,
+            payload=row.payload,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            delivered_at=row.delivered_at,
+            last_error=row.last_error,
+            account_id=row.account_id,
+            order_id=row.order_id,
+            history=tuple(history[row.id]),
+        )
+        for row in rows
+    ]
 
 
 def _read() -> Any:
@@ -406,12 +437,12 @@ STATUSES: dict[str, ColumnElement[bool]] = {
 def of_account(conn: Connection, account_id: int) -> list[Webhook]:
     """Every webhook queued for an account, oldest first."""
     query = _read().where(webhooks.c.account_id == account_id).order_by(webhooks.c.id)
-    return [_webhook(row) for row in conn.execute(query)]
+    return _webhooks(conn, conn.execute(query).all())
 
 
 def one(conn: Connection, webhook_id: int) -> Webhook | None:
     row = conn.execute(_read().where(webhooks.c.id == webhook_id)).first()
-    return _webhook(row) if row is not None else None
+    return _webhooks(conn, [row])[0] if row is not None else None
 
 
 def page(conn: Connection, query: LogQuery) -> list[Webhook]:
@@ -428,4 +459,4 @@ def page(conn: Connection, query: LogQuery) -> list[Webhook]:
     if query.status is not None:
         conditions.append(STATUSES[query.status])
     found = _read().where(*conditions).order_by(webhooks.c.id.desc()).limit(query.limit)
-    return [_webhook(row) for row in conn.execute(found)]
+    return _webhooks(conn, conn.execute(found).all())

@@ -1,7 +1,9 @@
 """``/_ileti/webhooks``: the webhook log, replays and test webhooks.
 
 - ``GET /_ileti/webhooks``: queued delivery reports, newest first, a page at a time
-  (``next``: the following page's URL, or null), with each row's attempt history.
+  (``next``: the following page's URL, or null), with each row's attempts (each
+  recorded as it completed: its time, error, the receiver's status and the start of a
+  non-2xx reply).
 - ``POST /_ileti/webhooks/{id}/replay``: the same body queued again, due now, to the
   account's current webhook URL; the new row.
 - ``POST /_ileti/webhooks/test``: a sample report queued to the account's URL; the new
@@ -63,9 +65,16 @@ class TestIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class AttemptOut(msgspec.Struct):
-    at: str | None
-    status: str  # delivered | failed
+    at: Annotated[str | None, Meta(description="When it completed (null: not known)")]
+    status: Annotated[str, Meta(description="delivered | failed")]
     error: str | None
+    http_status: Annotated[
+        int | None, Meta(description="The receiver's HTTP status (null: no answer)")
+    ]
+    reply: Annotated[
+        str | None,
+        Meta(description="The start of a non-2xx reply's body (4 KiB at most, escaped)"),
+    ]
 
 
 class WebhookOut(msgspec.Struct):
@@ -108,7 +117,13 @@ def webhook_out(row: Webhook, key: str | None) -> WebhookOut:
         next_attempt_at=_time(row.next_attempt_at),
         delivered_at=_time(row.delivered_at),
         history=[
-            AttemptOut(_time(t.at), "failed" if t.error is not None else "delivered", t.error)
+            AttemptOut(
+                _time(t.at),
+                "failed" if t.error is not None else "delivered",
+                t.error,
+                t.http_status,
+                t.reply,
+            )
             for t in row.history
         ],
     )
