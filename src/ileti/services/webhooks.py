@@ -9,8 +9,9 @@ background task of every instance sends them, never on a request path:
   its slot is claimed again at once, so a receiver that hangs holds only its own
   account's slots, each for at most the timeout;
 - POSTs each body, ``{"report":{...}}``, with ``Content-Type: application/json`` and a
-  short timeout (``ILETI_WEBHOOK_TIMEOUT_SECONDS``) over kept-alive connections; the
-  reply is read to at most ``MAX_REPLY_BYTES`` (then the connection is closed);
+  short timeout (``ILETI_WEBHOOK_TIMEOUT_SECONDS``) over kept-alive connections
+  (``services/hookclient.py``); the reply is read to at most ``MAX_REPLY_BYTES`` (then
+  the connection is closed);
 - a 2xx answer: delivered. An error, a timeout or any other status: the attempt and
   its error are recorded (with the start of a non-2xx reply) and the report is retried
   after ``ILETI_WEBHOOK_BACKOFF_SECONDS`` × 2^(attempts − 1), until
@@ -44,14 +45,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from ileti import __version__, numbers
 from ileti.clock import SECOND, SYSTEM, Clock
 from ileti.config import Settings
-from ileti.logs import printable, quiet_httpx, safe_url
+from ileti.logs import printable, safe_url
 from ileti.models import Account
 from ileti.services.faults import FaultService
+from ileti.services.hookclient import HookClient, HookError
 from ileti.store import Store
 from ileti.store import webhooks as webhook_store
 from ileti.store.webhooks import Attempt, Due, LogQuery, NewWebhook, Webhook
@@ -110,10 +110,11 @@ class FaultStatus(Exception):
         self.rule_id = rule_id
 
 
-def _reply_excerpt(read: bytes) -> str:
-    """The start of a reply as text (non-printable characters escaped)."""
-    text = printable(bytes(read[:MAX_REPLY_BYTES]).decode("utf-8", "replace"), MAX_REPLY_BYTES)
-    return text + " ..." if len(read) > MAX_REPLY_BYTES else text
+def _reply_excerpt(read: bytes, cut: bool) -> str:
+    """The start of a reply as text (non-printable characters escaped); `` ...`` after
+    it when there was more."""
+    text = printable(read[:MAX_REPLY_BYTES].decode("utf-8", "replace"), MAX_REPLY_BYTES)
+    return text + " ..." if cut or len(read) > MAX_REPLY_BYTES else text
 
 
 class WebhookSender:
@@ -138,23 +139,16 @@ class WebhookSender:
         self._base = settings.webhook_backoff_seconds
         self._interval = settings.delivery_poll_seconds
         self._lease = int((self._timeout + LEASE_MARGIN_SECONDS) * SECOND)
-        self._client: httpx.AsyncClient | None = None
+        self._client: HookClient | None = None
         self._busy: dict[int, int] = {}  # account id -> its POSTs in flight
         self._posts: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()  # a POST completed: room again
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        quiet_httpx()
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> HookClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeout),
-                follow_redirects=False,
-                limits=httpx.Limits(
-                    max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY
-                ),
-            )
+            self._client = HookClient(read_limit=MAX_REPLY_BYTES)
         return self._client
 
     def _room(self) -> int:
@@ -245,11 +239,13 @@ class WebhookSender:
             status, reply = await self._exchange(report)
         except FaultStatus as exc:
             error = f"HTTP {exc.status} (fault rule {exc.rule_id})"
-        except (TimeoutError, httpx.TimeoutException) as exc:
+        except TimeoutError as exc:
             error = f"timeout after {self._timeout:g} s"
             if faked is exc:
                 error += f" ({exc})"
-        except Exception as exc:  # refused, reset, a bad URL: an attempt that failed
+        except HookError as exc:  # refused, reset, a bad URL: an attempt that failed
+            error = str(exc)
+        except Exception as exc:  # anything else: failed all the same
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         else:
             if 200 <= status < 300:
@@ -291,22 +287,13 @@ class WebhookSender:
         only to reuse the connection) within what is left of the timeout; past that,
         or when it is longer, the connection is closed. The status decides, whatever
         becomes of the reply."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
-        client = self._http()
-        request = client.build_request(
-            "POST", report.url, content=report.payload.encode(), headers=_HEADERS
+        deadline = asyncio.get_running_loop().time() + self._timeout
+        reply = await self._http().post(
+            report.url, report.payload.encode(), _HEADERS, deadline=deadline
         )
-        response = await asyncio.wait_for(client.send(request, stream=True), self._timeout)
-        read = bytearray()
-        try:
-            await asyncio.wait_for(_read_into(response, read), max(deadline - loop.time(), 0))
-        except (TimeoutError, httpx.HTTPError):
-            pass  # what came is what there is
-        finally:
-            await response.aclose()
-        status = response.status_code
-        return status, None if 200 <= status < 300 else _reply_excerpt(read)
+        if 200 <= reply.status < 300:
+            return reply.status, None
+        return reply.status, _reply_excerpt(reply.body, reply.cut)
 
     async def _faked(self, report: Due) -> Exception | None:
         """A webhook fault rule's failure for this POST (services/faults.py), raised in
@@ -344,14 +331,6 @@ class WebhookSender:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-
-async def _read_into(response: httpx.Response, read: bytearray) -> None:
-    """The reply's bytes into ``read``, up to just past ``MAX_REPLY_BYTES``."""
-    async for chunk in response.aiter_raw():
-        read += chunk
-        if len(read) > MAX_REPLY_BYTES:
-            return
 
 
 # -- the log, replays and test webhooks ------------------------------------------------
