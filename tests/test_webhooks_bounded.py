@@ -7,6 +7,7 @@ stop waits for the POSTs in flight and records them; the attempts table's migrat
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from dataclasses import replace
@@ -204,3 +205,36 @@ def test_0009_moves_each_history_into_attempt_rows(empty_database_url: str) -> N
     migrate_to(url, "0008", down=True)
     assert not has_table(url, "webhook_attempts")
     assert last_errors(url) == ["HTTP 500", "timeout after 5 s", "HTTP 502", None]
+
+
+# -- the connection ---------------------------------------------------------------------------
+
+
+async def test_connections_are_kept_alive_and_a_url_password_is_basic_auth(
+    stepped: Runtime, stepped_client: httpx.AsyncClient, receiver: Receiver, clock: FakeClock
+) -> None:
+    url = receiver.url.replace("http://", "http://hook%20user:pa55:word@") + "?token=t0p"
+    issued = await hooked(stepped, "acme", url)
+    for first in (0, 100, 200):  # three rounds of 5 reports: the same connections
+        await send(stepped_client, issued, numbers(5, first=first))
+        await settle(stepped)
+    hits = receiver.seen()
+    assert len(hits) == 15
+    assert receiver.accepted <= 5
+    credentials = base64.b64encode(b"hook user:pa55:word").decode()
+    for hit in hits:
+        assert hit.path == "/hook?token=t0p"
+        assert hit.headers["authorization"] == f"Basic {credentials}"
+        assert hit.headers["host"] == url.split("@")[1].split("/")[0]
+        assert hit.headers["content-length"] == str(len(hit.body))
+
+
+async def test_a_url_it_cannot_use_fails_its_attempt(
+    stepped: Runtime, stepped_client: httpx.AsyncClient
+) -> None:
+    issued = await hooked(stepped, "acme", "http://127.0.0.1:99999/hook")
+    await send(stepped_client, issued, [PENDING_TO])
+    await settle(stepped)
+    (row,) = await stored_webhooks(stepped, issued.account.id)
+    assert row.attempts == 1 and row.delivered_at is None
+    assert row.last_error == "UnsupportedUrl: Port out of range 0-65535"

@@ -18,6 +18,7 @@ class Hit:
     path: str
     content_type: str | None
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def report(self) -> dict[str, Any]:
@@ -43,6 +44,7 @@ class Receiver:
     slow_seconds: float = 1.5
     reply_bytes: int | None = None
     sent: list[int] = field(default_factory=list)
+    accepted: int = 0  # connections opened to it
     connections: dict[asyncio.StreamWriter, asyncio.Task[Any]] = field(default_factory=dict)
 
     def answer(self) -> int | str:
@@ -71,6 +73,7 @@ class Receiver:
         task = asyncio.current_task()
         assert task is not None
         self.connections[writer] = task
+        self.accepted += 1
         try:
             while request := await reader.readline():
                 method, path, _ = request.decode("latin-1").split(" ", 2)
@@ -80,7 +83,7 @@ class Receiver:
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 self.hits.append(
-                    Hit(time.monotonic(), method, path, headers.get("content-type"), body)
+                    Hit(time.monotonic(), method, path, headers.get("content-type"), body, headers)
                 )
                 answer = self.answer()
                 if answer == "hang":
