@@ -185,9 +185,9 @@ async def test_a_stop_waits_for_the_posts_in_flight_and_records_them(
 # -- the migration ----------------------------------------------------------------------------
 
 
-def test_0009_moves_each_history_into_attempt_rows(empty_database_url: str) -> None:
+def test_0010_moves_each_history_into_attempt_rows(empty_database_url: str) -> None:
     url = empty_database_url
-    migrate_to(url, "0008")
+    migrate_to(url, "0009")
     history = [{"at": 10, "error": "HTTP 500"}, {"at": 20, "error": None}]
     delivered = legacy_webhook(url, json.dumps(history))
     failed = legacy_webhook(url, json.dumps([{"at": 30, "error": "timeout after 5 s"}]))
@@ -202,7 +202,7 @@ def test_0009_moves_each_history_into_attempt_rows(empty_database_url: str) -> N
     ]
     assert last_errors(url) == ["HTTP 500", "timeout after 5 s", "HTTP 502", None]
     assert untried == older + 1
-    migrate_to(url, "0008", down=True)
+    migrate_to(url, "0009", down=True)
     assert not has_table(url, "webhook_attempts")
     assert last_errors(url) == ["HTTP 500", "timeout after 5 s", "HTTP 502", None]
 

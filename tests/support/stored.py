@@ -721,7 +721,7 @@ async def insert_account_row_raw(rt: Runtime, *, key: str, name: str) -> None:
     await rt.store.transaction(insert)
 
 
-# -- webhook attempts and their migration (0009) ------------------------------------------
+# -- webhook attempts and their migration (0010) ------------------------------------------
 
 
 def _engine(url: str) -> sa.Engine:
@@ -750,7 +750,7 @@ def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
 
 
 def legacy_webhook(url: str, last_error: str | None) -> int:
-    """A webhook row as revision 0008 kept it (``last_error``: the JSON history); its id."""
+    """A webhook row as revision 0009 kept it (``last_error``: the JSON history); its id."""
     engine = _engine(url)
     try:
         with engine.begin() as conn:

@@ -5,8 +5,8 @@ attempt). ``webhooks.last_error`` holds the last failed attempt's error as plain
 Each row's JSON history is moved into the new table (an older, plain-text last_error
 becomes one failed attempt of unknown time, ``at`` 0).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -93,7 +93,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The attempts are dropped; each row keeps its last error as plain text (0008's code
+    # The attempts are dropped; each row keeps its last error as plain text (0009's code
     # reads it as one failed attempt of unknown time).
     op.drop_index("ix_webhook_attempts_webhook", table_name="webhook_attempts")
     op.drop_table("webhook_attempts")
