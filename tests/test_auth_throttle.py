@@ -281,14 +281,15 @@ def redis_server() -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def redis_settings(redis_server: redis.Redis, sqlite_url: str) -> Iterator[Settings]:
-    """Real time (Redis keeps the windows), a window of 3 s, a key prefix of the test's
-    own, removed afterwards."""
+    """Real time (Redis keeps the windows), a window of 8 s (long beside the 0.5 s in
+    which instances learn of a block, even on a slow machine), a key prefix of the
+    test's own, removed afterwards."""
     prefix = f"ileti-test-{uuid.uuid4().hex[:12]}"
     yield Settings(
         database_url=sqlite_url,
         delivery_poll_seconds=0,
         auth_failure_limit=LIMIT,
-        auth_failure_window_seconds=3.0,
+        auth_failure_window_seconds=8.0,
         redis_url=REDIS_URL,
         redis_prefix=prefix,
     )
@@ -309,11 +310,11 @@ async def test_instances_on_one_redis_share_the_limit(
             await fail(a, issued, LIMIT - 2)
             await fail(b, issued, 2)  # the limit-th failure, on the second instance
             # The first instance learns of the block from Redis.
-            await eventually(lambda: _status(a, auth(issued), 429), within=5)
+            await eventually(lambda: _status(a, auth(issued), 429), within=6)
             assert_status(await add(b, auth(issued)), 429)
             # When the window ends, both hear the address again.
-            await eventually(lambda: _status(a, auth(issued), 200), within=10)
-            assert (await add(b, auth(issued))).status_code == 200
+            await eventually(lambda: _status(a, auth(issued), 200), within=30)
+            await eventually(lambda: _status(b, auth(issued), 200), within=5)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and " from 127.0.0.1 " in warnings[0]
 

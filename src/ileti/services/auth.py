@@ -3,7 +3,8 @@
 ``hash = hex(HMAC-SHA256(secret, key))`` is a bearer credential that never changes for
 a key, so the server keeps only its SHA-256 and compares digests in constant time.
 Every failure is the same 401: unknown key, wrong hash, API access off, an address
-outside the allow-list. Its cause is logged at info (logger ``ileti.auth``), once per
+outside the allow-list (until one address has failed too often: then 429, see
+``services/auth_throttle.py``). Its cause is logged at info (logger ``ileti.auth``), once per
 request, with the key (keys are not secrets; an unknown one is cut to 32 characters and
 escaped, in case it is a pasted secret or carries control characters) and the client's
 address; never the hash.
