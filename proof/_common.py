@@ -348,10 +348,20 @@ class Unanswered(Exception):
     """No HTTP answer: the connection failed or was closed, or the request timed out."""
 
 
+def client_of(url: str, connections: int = 64) -> httpx.AsyncClient:
+    """A client of the server at ``url``. Idle connections are dropped after 1 s, well
+    before the server closes them (uvicorn: 5 s), so that no request is ever sent on a
+    connection the server is closing at that moment (an unanswered request that says
+    nothing about the server)."""
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=1.0
+    )
+    return httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits)
+
+
 @contextlib.asynccontextmanager
 async def api(url: str, connections: int = 64) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) as client:
+    async with client_of(url, connections) as client:
         yield client
 
 
@@ -362,7 +372,7 @@ async def call(client: httpx.AsyncClient, action: str, request: dict[str, Any]) 
     try:
         r = await client.post(f"/v1/{action}/json", json={"request": request})
     except httpx.TransportError as exc:
-        raise Unanswered(f"{type(exc).__name__}: {exc}") from None
+        raise Unanswered(f"{action}: {type(exc).__name__}: {exc}") from None
     try:
         response = r.json()["response"]
         code = response["status"]["code"]

@@ -31,6 +31,7 @@ import random
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from _common import (
     arguments,
     balance,
     call,
+    client_of,
     counted,
     create_account,
     databases,
@@ -223,11 +225,7 @@ class Run:
         self.server = await asyncio.to_thread(
             start_server, self.db, self.logdir, {"ILETI_DELIVERY_DELAY": "0.5"}
         )
-        self.client = httpx.AsyncClient(
-            base_url=self.server.url,
-            timeout=30,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-        )
+        self.client = client_of(self.server.url)
 
     async def kill(self) -> None:
         assert self.server is not None and self.client is not None
@@ -403,6 +401,7 @@ def main() -> int:
             try:
                 summary = asyncio.run(run.run())
             except Exception as exc:
+                traceback.print_exc()
                 proof.anomaly(f"[{db.backend}] the run failed: {exc!r}")
                 continue
             finally:
