@@ -108,11 +108,6 @@ class Database:
     url: str
 
     @property
-    def sqlite_path(self) -> Path:
-        assert self.backend == "sqlite"
-        return Path(urlsplit(self.url).path[1:] if self.url.startswith("sqlite:////") else "")
-
-    @property
     def name(self) -> str:
         """PostgreSQL: the database's name."""
         return urlsplit(self.url).path.lstrip("/")
@@ -181,6 +176,8 @@ def databases(args: argparse.Namespace, script: str) -> Iterator[list[Database]]
                 admin_execute(POSTGRES_URL, f'CREATE DATABASE "{name}"')
                 parts = urlsplit(_psycopg_url(POSTGRES_URL))
                 made.append(Database("postgresql", urlunsplit(parts._replace(path=f"/{name}"))))
+        for db in made:
+            cli(db.url, "migrate")
         yield made
     finally:
         for db in made:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import httpx
 from _common import (
+    Account,
     Database,
     Proof,
     Server,
@@ -109,15 +110,26 @@ class Run:
         self.logdir = logdir
         self.quick = quick
         self.servers: list[Server] = []
+        self.accounts: list[Account] = []
 
     def where(self) -> str:
         return f"[{self.db.backend}]"
 
     async def run(self) -> list[str]:
-        self.servers = [
-            await asyncio.to_thread(start_server, self.db, self.logdir, None, f"c{i}")
-            for i in range(2)
-        ]
+        url = self.db.url
+        self.accounts = await asyncio.gather(
+            asyncio.to_thread(create_account, url, "overlap"),
+            asyncio.to_thread(create_account, url, "spender", 200 if self.quick else 4000),
+            asyncio.to_thread(create_account, url, "canceller"),
+        )
+        self.servers = list(
+            await asyncio.gather(
+                *(
+                    asyncio.to_thread(start_server, self.db, self.logdir, None, f"c{i}")
+                    for i in range(2)
+                )
+            )
+        )
         lines = []
         async with api(self.servers[0].url) as one, api(self.servers[1].url) as two:
             clients = [one, two]
@@ -134,9 +146,9 @@ class Run:
     # -- 1. add and delete ----------------------------------------------------------------
 
     async def blacklist(self, clients: list[httpx.AsyncClient]) -> str:
-        account = await asyncio.to_thread(create_account, self.db.url, "overlap")
+        account = self.accounts[0]
         pool = [number(33, 7_000_000 + i) for i in range(16 if self.quick else 32)]
-        per_client = 10 if self.quick else 100
+        per_client = 10 if self.quick else 50
         history: dict[str, list[Call]] = defaultdict(list)
         answers: Counter[str] = Counter()
 
@@ -183,8 +195,8 @@ class Run:
     # -- 2. sending until the balance runs out ------------------------------------------------
 
     async def sending(self, clients: list[httpx.AsyncClient]) -> str:
-        initial = 200 if self.quick else 4000
-        account = await asyncio.to_thread(create_account, self.db.url, "spender", initial)
+        account = self.accounts[1]
+        initial = account.balance
         acknowledged: dict[int, int] = {}
         answers: Counter[int] = Counter()
 
@@ -244,7 +256,7 @@ class Run:
     # -- 3. cancelling one order many times at once ----------------------------------------------
 
     async def cancelling(self, clients: list[httpx.AsyncClient]) -> str:
-        account = await asyncio.to_thread(create_account, self.db.url, "canceller")
+        account = self.accounts[2]
         initial = await balance(clients[0], account)
         count = 6 if self.quick else 60
         ids: dict[int, int] = {}

@@ -241,18 +241,19 @@ class Run:
 
     async def run(self) -> str:
         self.lost = 0
-        accounts = await asyncio.to_thread(
-            lambda: [
-                create_account(self.db.url, f"crash{i}") for i in range(2 if self.quick else 4)
-            ]
+        accounts = await asyncio.gather(
+            *(
+                asyncio.to_thread(create_account, self.db.url, f"crash{i}")
+                for i in range(2 if self.quick else 4)
+            )
         )
-        model = Model(accounts)
+        model = Model(list(accounts))
         await self.start()
         workers = [asyncio.create_task(self.worker(w, model)) for w in range(self.workers)]
         self.up.set()
         started = time.monotonic()
         for _ in range(self.kills):
-            await asyncio.sleep(random.uniform(0.3, 1.5 if self.quick else 3.0))
+            await asyncio.sleep(random.uniform(0.3, 0.9 if self.quick else 3.0))
             await self.kill()
             if self.db.backend == "sqlite":
                 result = await asyncio.to_thread(integrity, sqlite_file(self.db.url))
@@ -260,7 +261,7 @@ class Run:
             await self.start()
             await self.verify(model)
             self.up.set()
-        await asyncio.sleep(random.uniform(0.3, 1.0))
+        await asyncio.sleep(random.uniform(0.3, 0.6 if self.quick else 1.5))
         self.stopping = True
         self.up.clear()
         while self.parked < self.workers:

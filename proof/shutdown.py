@@ -124,7 +124,9 @@ class Run:
         socks = [stall(server.port) for _ in range(stalled)]
         async with api(server.url) as client:
             tasks = [asyncio.create_task(self.load(client, account, c, r)) for c in range(16)]
-            await asyncio.sleep(random.uniform(1.0, 2.5))
+            await asyncio.sleep(
+                random.uniform(0.5, 1.0) if self.quick else random.uniform(1.0, 3.0)
+            )
             signalled = time.monotonic()
             open_at_signal = sum(1 for q in r.requests if q.end is None)
             exit_task = asyncio.create_task(asyncio.to_thread(server.terminate, EXIT_BOUND * 2))
