@@ -78,7 +78,8 @@ class Load:
         self.added: set[str] = set()
         self.orders: dict[int, int] = {}
         self.doubtful_sends = 0
-        self.answers: list[tuple[float, str, int | str]] = []  # (time, action, status)
+        #: (sent, answered, action, status) of every call
+        self.answers: list[tuple[float, float, str, int | str]] = []
 
     async def client_loop(self) -> None:
         while not self.stop:
@@ -91,16 +92,17 @@ class Load:
                 n = number(33, 3_000_000 + self.serial)
                 action = "add-blacklist"
                 request = {"authentication": self.account.auth, "blacklist": {"number": n}}
+            sent = time.monotonic()
             try:
                 status, body = await call(self.client, action, request)
             except Unanswered as exc:
                 kind = "hang" if "Timeout" in str(exc) else "unanswered"
-                self.answers.append((time.monotonic(), action, kind))
+                self.answers.append((sent, time.monotonic(), action, kind))
                 if action == "send-sms":
                     self.doubtful_sends += 1
                 await asyncio.sleep(0.05)
                 continue
-            self.answers.append((time.monotonic(), action, status))
+            self.answers.append((sent, time.monotonic(), action, status))
             if status == 200 and body is not None:
                 if action == "send-sms":
                     self.orders[int(body["order"]["id"])] = 2
@@ -135,7 +137,8 @@ class Load:
         return ok
 
     def statuses(self, since: float = 0.0, until: float = float("inf")) -> Counter[str]:
-        return Counter(str(s) for t, _, s in self.answers if since <= t < until)
+        """The answers to the calls sent in [since, until)."""
+        return Counter(str(s) for t, _, _, s in self.answers if since <= t < until)
 
     async def check_kept(self, proof: Proof, where: str) -> int:
         """Every acknowledged add listed and order stored; how many were lost."""
@@ -209,7 +212,7 @@ class Run:
             during = load.statuses(first, last + 0.5)
             after = load.statuses(last + 1.5)
             recovered = min(
-                (t for t, _, s in load.answers if t > last and s == 200), default=float("inf")
+                (t for _, t, _, s in load.answers if t > last and s == 200), default=float("inf")
             )
             everything = load.statuses()
             bad = {k: v for k, v in everything.items() if k not in ("200", "503")}
@@ -265,13 +268,7 @@ class Run:
                     await asyncio.sleep(7.0)  # ileti tries Redis again 5 s after a failure
                     keys_after = redis_keys(port)
                     stop_process(redis)
-            slowest = max(
-                (
-                    b - a
-                    for (a, _, _), (b, _, _) in zip(load.answers, load.answers[1:], strict=False)
-                ),
-                default=0.0,
-            )
+            slowest = max((b - a for a, b, _, _ in load.answers), default=0.0)
             self.proof.check(keys_before > 0, f"{self.where(case)} Redis was not used at all")
             self.proof.check(
                 set(down) <= {"200"}, f"{self.where(case)} with Redis gone: {counted(down)}"
@@ -291,7 +288,7 @@ class Run:
         return (
             f"{self.db.backend}: Redis killed under send-sms load: answers while gone "
             f"{counted(down)}; an account limited to 5/s sending 40 at once: "
-            f"{counted(limited_answers)} (limits kept); longest gap between answers "
+            f"{counted(limited_answers)} (limits kept); longest wait for an answer "
             f"{slowest:.2f} s; warning logged: {'yes' if warned else 'NO'}{again}; lost {lost}"
         )
 
@@ -331,7 +328,7 @@ class Run:
             alive = server.proc.poll() is None
             during = load.statuses(full + 0.2, freed)
             recovered = min(
-                (t for t, _, s in load.answers if t > freed and s == 200), default=float("inf")
+                (t for _, t, _, s in load.answers if t > freed and s == 200), default=float("inf")
             )
             after = load.statuses(freed + 1.5)
             bad = {k: v for k, v in load.statuses().items() if k not in ("200", "503")}
