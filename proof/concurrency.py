@@ -36,6 +36,7 @@ from pathlib import Path
 
 import httpx
 from _common import (
+    BIG_BALANCE,
     Account,
     Database,
     Proof,
@@ -46,7 +47,7 @@ from _common import (
     balance,
     call,
     counted,
-    create_account,
+    create_accounts,
     databases,
     gather_limited,
     listed,
@@ -117,10 +118,12 @@ class Run:
 
     async def run(self) -> list[str]:
         url = self.db.url
-        self.accounts = await asyncio.gather(
-            asyncio.to_thread(create_account, url, "overlap"),
-            asyncio.to_thread(create_account, url, "spender", 200 if self.quick else 4000),
-            asyncio.to_thread(create_account, url, "canceller"),
+        self.accounts = await asyncio.to_thread(
+            create_accounts,
+            url,
+            ("overlap", BIG_BALANCE, {}),
+            ("spender", 200 if self.quick else 4000, {}),
+            ("canceller", BIG_BALANCE, {}),
         )
         self.servers = list(
             await asyncio.gather(
@@ -148,7 +151,7 @@ class Run:
     async def blacklist(self, clients: list[httpx.AsyncClient]) -> str:
         account = self.accounts[0]
         pool = [number(33, 7_000_000 + i) for i in range(16 if self.quick else 32)]
-        per_client = 10 if self.quick else 50
+        per_client = 6 if self.quick else 50
         history: dict[str, list[Call]] = defaultdict(list)
         answers: Counter[str] = Counter()
 
