@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ileti import numbers, parts
+from ileti.chars import storable
 from ileti.clock import parse_send_time
 from ileti.errors import (
     BadSendDate,
@@ -170,11 +171,16 @@ def check_iys(command: SendCommand, account: Account, *, test: bool) -> tuple[bo
     return True, iys_list
 
 
+def as_written(written: str) -> str:
+    """How an invalid recipient is kept and shown: as written, cut to ``MAX_SHOWN``
+    characters, each character XML cannot carry (NUL among them) as U+FFFD."""
+    return storable(written[:MAX_SHOWN])
+
+
 def recipients(texts: tuple[OutgoingText, ...]) -> tuple[Recipient, ...]:
     """Every recipient of every text: each valid number once per text, each invalid one
-    once per text as written (cut to ``MAX_SHOWN``, NUL as U+FFFD). 422 beyond
-    ``MAX_RECIPIENTS`` written (all texts, duplicates included: counted before any is
-    read); 452 beyond
+    once per text as written (``as_written``). 422 beyond ``MAX_RECIPIENTS`` written
+    (all texts, duplicates included: counted before any is read); 452 beyond
     ``MAX_INVALID`` distinct invalid ones (junk beside one valid number would otherwise
     store a row each, free)."""
     written_count = sum(len(outgoing.recipients) for outgoing in texts)
@@ -188,7 +194,7 @@ def recipients(texts: tuple[OutgoingText, ...]) -> tuple[Recipient, ...]:
         for written in outgoing.recipients:
             stored = numbers.parse(written)
             if stored is None:
-                shown = written[:MAX_SHOWN].replace("\x00", "\ufffd")
+                shown = as_written(written)
                 if shown in seen_invalid:
                     continue
                 seen_invalid.add(shown)
