@@ -15,7 +15,7 @@ from ileti.cli.common import (
     open_store,
     run,
 )
-from ileti.services.accounts import AccountError, Issued
+from ileti.services.accounts import MAX_BALANCE, AccountError, Issued
 from ileti.store import KeyInUse
 
 
@@ -114,6 +114,10 @@ def _check_balance(balance: int, credits: int) -> None:
     if balance + credits < 0:
         raise Refused(
             f"the balance would go below zero: {balance} credits, --add-balance {credits}"
+        )
+    if balance + credits > MAX_BALANCE:
+        raise Refused(
+            f"the balance would go over {MAX_BALANCE}: {balance} credits, --add-balance {credits}"
         )
 
 
