@@ -819,6 +819,17 @@ def test_the_largest_balance_is_stored_exactly(database_url: str) -> None:
     assert show(database_url, key)["balance"] == MAX_BALANCE
 
 
+@pytest.mark.parametrize("too_big", [2**31, 2**63])
+def test_ids_past_what_is_stored_are_one_line_errors(database_url: str, too_big: int) -> None:
+    key = create(database_url, "acme")["key"]
+    failed(ileti(database_url, "fault", "remove", str(too_big)), f"no fault rule {too_big}", 1)
+    if too_big > 2**31:
+        failed(
+            ileti(database_url, "advance", key, "--order", str(too_big)),
+            "--order: no order with this id",
+        )
+
+
 def test_add_balance_below_zero_is_refused(database_url: str) -> None:
     key = create(database_url, "acme", "--balance", "10")["key"]
     failed(
