@@ -830,6 +830,20 @@ def test_ids_past_what_is_stored_are_one_line_errors(database_url: str, too_big:
         )
 
 
+def test_an_argument_that_is_not_utf8_is_one_line_and_stores_nothing(database_url: str) -> None:
+    """Bytes that are not UTF-8 on the command line (Python holds them as lone
+    surrogates, which no database stores): exit 2, one line, not a traceback."""
+    failed(
+        ileti(database_url, "account", "create", "ac\udcffme"),
+        "argument 5 is not UTF-8: ac\ufffdme",
+        2,
+    )
+    failed(
+        ileti(database_url, "account", "create", "acme", "--brand-code", "\udcff\x1b"), "\\x1b", 2
+    )
+    assert json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout) == []
+
+
 def test_add_balance_below_zero_is_refused(database_url: str) -> None:
     key = create(database_url, "acme", "--balance", "10")["key"]
     failed(
