@@ -6,6 +6,7 @@ secret or the hash."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from tests.support.stored import (
     everything_as_text,
     listed_numbers,
     snapshot,
+    statements,
 )
 
 UNAUTHORIZED = {"json": json_body(401), "xml": xml_body(401)}
@@ -191,6 +193,52 @@ async def test_credentials_of_the_wrong_type_are_401(
         r = await post(client, action, as_caller(request_of(action, account), authentication))
         assert_unauthorized(r, "json")
     assert await snapshot(runtime) == before
+
+
+NUL_KEYS = ("{key}\x00", "\x00{key}", "{key}\x00x", "\x00", " \x00 ")
+
+
+@pytest.mark.parametrize("action", EVERY_ACTION)
+async def test_a_key_with_a_nul_is_the_one_401_and_never_reaches_the_database(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    account: Issued,
+    action: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """JSON's ``\u0000`` in the key (PostgreSQL cannot even look such a key up): the
+    same 401 bytes as any wrong key, no statement carries it, nothing logged as an error,
+    nothing stored. (In XML a NUL is not a character at all: 400, test_envelope.)"""
+    before = await snapshot(runtime)
+    for key in NUL_KEYS:
+        authentication = {"key": key.format(key=account.account.key), "hash": account.hash}
+        with statements(runtime) as seen:
+            r = await post(client, action, as_caller(request_of(action, account), authentication))
+        assert_unauthorized(r, "json")
+        assert not [s for s in seen if r"\x00" in repr(s)], key  # as repr shows a NUL
+    assert await snapshot(runtime) == before
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_key_with_a_nul_in_the_get_form_is_the_one_401(
+    runtime: Runtime, client: httpx.AsyncClient, account: Issued, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = await snapshot(runtime)
+    for key in NUL_KEYS:
+        query = {
+            "key": key.format(key=account.account.key),
+            "hash": account.hash,
+            "text": "Merhaba",
+            "receipents": NUMBER,
+            "sender": "ILETI",
+        }
+        with statements(runtime) as seen:
+            r = await client.get("/v1/send-sms/get/", params=query)
+        assert "%00" in str(r.request.url)
+        assert_unauthorized(r, "xml")
+        assert not [s for s in seen if r"\x00" in repr(s)], key  # as repr shows a NUL
+    assert await snapshot(runtime) == before
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 @pytest.mark.parametrize("enc", ["xml", "form"])

@@ -776,6 +776,74 @@ def test_default_database_is_ileti_db(tmp_path: Path, monkeypatch: pytest.Monkey
 # -- errors: one line, exit 1 (refused, not found, failed) or 2 (bad arguments, settings) --
 
 
+MAX_BALANCE = 2**63 - 1
+BALANCE_RANGE = f"balance: a whole number of credits from 0 to {MAX_BALANCE}"
+RATE_RANGE = "rate limit: a whole number of recipients per second from 1 to 1000000"
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "code"),
+    [
+        (["--balance", str(2**63)], BALANCE_RANGE, 2),
+        (["--balance", str(10**30)], BALANCE_RANGE, 2),
+        (["--add-balance", str(MAX_BALANCE)], f"the balance would go over {MAX_BALANCE}", 1),
+        (["--add-balance", str(2**64), "--api-access", "off"], "would go over", 1),
+        (["--add-balance", str(-(2**64))], "the balance would go below zero", 1),
+        (["--rate-limit", str(2**31)], RATE_RANGE, 2),
+        (["--rate-limit", str(2**63)], RATE_RANGE, 2),
+        (["--unit-price", "1e300"], "not an amount of TRY", 2),
+        (["--unit-price", "1000000.0000001"], "not an amount of TRY", 2),
+    ],
+)
+def test_numbers_past_what_is_stored_are_one_line_errors_naming_the_field(
+    database_url: str, args: list[str], message: str, code: int
+) -> None:
+    """Never a float (SQLite) nor a database error (PostgreSQL): one line naming the
+    field, a non-zero exit, the account unchanged."""
+    key = create(database_url, "acme", "--balance", "10")["key"]
+    before = show(database_url, key)
+    failed(ileti(database_url, "account", "update", key, *args), message, code)
+    assert show(database_url, key) == before
+
+
+def test_the_largest_balance_is_stored_exactly(database_url: str) -> None:
+    key = create(database_url, "acme", "--balance", str(MAX_BALANCE))["key"]
+    assert show(database_url, key)["balance"] == MAX_BALANCE
+    failed(
+        ileti(database_url, "account", "create", "big", "--balance", str(2**63)), BALANCE_RANGE, 2
+    )
+    listed = json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout)
+    assert [a["name"] for a in listed] == ["acme"]
+    ok(ileti(database_url, "account", "update", key, "--add-balance", str(-MAX_BALANCE)))
+    ok(ileti(database_url, "account", "update", key, "--add-balance", str(MAX_BALANCE)))
+    assert show(database_url, key)["balance"] == MAX_BALANCE
+
+
+@pytest.mark.parametrize("too_big", [2**31, 2**63])
+def test_ids_past_what_is_stored_are_one_line_errors(database_url: str, too_big: int) -> None:
+    key = create(database_url, "acme")["key"]
+    failed(ileti(database_url, "fault", "remove", str(too_big)), f"no fault rule {too_big}", 1)
+    if too_big > 2**31:
+        failed(
+            ileti(database_url, "advance", key, "--order", str(too_big)),
+            "--order: no order with this id",
+        )
+
+
+def test_an_argument_that_is_not_utf8_is_one_line_and_stores_nothing(database_url: str) -> None:
+    """Bytes that are not UTF-8 on the command line (Python holds them as lone
+    surrogates, which no database stores): exit 2, one line, not a traceback."""
+    failed(
+        ileti(database_url, "account", "create", "ac\udcffme"),
+        "argument 5 is not UTF-8: ac\ufffdme",
+        2,
+    )
+    failed(
+        ileti(database_url, "account", "create", "acme", "--brand-code", "\udcff\x1b"), "\\x1b", 2
+    )
+    assert json.loads(ok(ileti(database_url, "account", "list", "--json")).stdout) == []
+
+
 def test_add_balance_below_zero_is_refused(database_url: str) -> None:
     key = create(database_url, "acme", "--balance", "10")["key"]
     failed(

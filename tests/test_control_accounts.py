@@ -82,6 +82,38 @@ async def test_bad_account_input_is_400_naming_the_field_and_creates_nothing(
     assert await runtime.accounts.list() == []
 
 
+BIG = 2**63
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"balance": BIG}, "balance"),
+        ({"balance": 10**30}, "balance"),
+        ({"balance": -1}, "balance"),
+        ({"rate_limit": 2**31}, "rate_limit"),
+        ({"rate_limit": BIG}, "rate_limit"),
+    ],
+)
+async def test_numbers_past_what_is_stored_are_400_naming_the_field(
+    client: httpx.AsyncClient, runtime: Runtime, body: dict[str, object], field: str
+) -> None:
+    """Creating or changing: 400 naming the field, nothing created or changed (never a
+    float on SQLite or a 503 on PostgreSQL)."""
+    r = await client.post("/_ileti/accounts", headers=ADMIN, json={"name": "x", **body})
+    assert (r.status_code, r.json()["error"]["field"]) == (400, field), r.text
+    assert await runtime.accounts.list() == []
+    created = await client.post(
+        "/_ileti/accounts", headers=ADMIN, json={"name": "a", "key": "a-key", "balance": 5}
+    )
+    assert created.status_code == 201
+    before = await client.get("/_ileti/accounts/a-key", headers=ADMIN)
+    r = await client.patch("/_ileti/accounts/a-key", headers=ADMIN, json=body)
+    assert (r.status_code, r.json()["error"]["field"]) == (400, field), r.text
+    after = await client.get("/_ileti/accounts/a-key", headers=ADMIN)
+    assert after.json() == before.json()
+
+
 async def test_a_used_key_is_409(client: httpx.AsyncClient) -> None:
     body = {"name": "a", "key": "same"}
     assert (await client.post("/_ileti/accounts", headers=ADMIN, json=body)).status_code == 201

@@ -526,6 +526,21 @@ async def test_manual_delivery_waits_for_an_advance_of_one_order(
         assert seen == [(OTHER_TO, "accepted"), (TO, "accepted"), (TO, "delivered")]
 
 
+@pytest.mark.parametrize("too_big", [2**31, 2**63, 10**30])
+async def test_ids_past_what_is_stored_are_no_such_rule_or_order(
+    client: httpx.AsyncClient, runtime: Runtime, too_big: int
+) -> None:
+    """Not a database error (a 503 on PostgreSQL, an OverflowError on SQLite): 404."""
+    issued = await make(runtime)
+    r = await client.delete(f"/_ileti/faults/{too_big}", headers=ADMIN)
+    assert (r.status_code, r.json()["error"]["field"]) == (404, "id")
+    if too_big > 2**31:
+        r = await client.post(
+            "/_ileti/advance", headers=as_account(issued), json={"order": too_big}
+        )
+        assert (r.status_code, r.json()["error"]["field"]) == (404, "order"), r.text
+
+
 async def test_advance_dispatches_scheduled_orders_and_ends_all_with_112(
     client: httpx.AsyncClient, runtime: Runtime, clock: FakeClock
 ) -> None:

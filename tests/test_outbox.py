@@ -392,3 +392,78 @@ async def test_cli_list(
     assert missing.stderr == "Error: no account with key 'nosuchkey'\n"
     bad = invoke(["outbox", "list", "--order", "0", *db])
     assert bad.exit_code == 2 and "--order" in bad.stderr
+
+
+# -- what the CLI prints of tenant-controlled text ------------------------------------------
+
+#: Terminal control: clear the screen, retitle the window (OSC ... BEL), a C1 CSI, a
+#: right-to-left override; each must reach the terminal as visible escapes.
+HOSTILE = "\x1b[2J\x1b]0;owned\x07\x9b31m\u202e"
+RAW = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def strings(value: Any) -> set[str]:
+    """Every string in a decoded JSON value."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list):
+        return set().union(*map(strings, value)) if value else set()
+    if isinstance(value, dict):
+        return strings(list(value.values()))
+    return set()
+
+
+def assert_no_terminal_control(output: str) -> None:
+    assert not [c for c in RAW if c in output], repr(output)
+
+
+async def test_cli_shows_control_characters_as_visible_escapes(
+    runtime: Runtime, client: httpx.AsyncClient, database_url: str
+) -> None:
+    """Text a tenant controls (message texts, recipients as written, account names,
+    inbound texts) is printed with its control characters as visible escapes
+    (``\\x1b``), in tables and in JSON alike; the JSON still decodes to the exact value."""
+    db = ["--database", database_url]
+    name = f"acme{HOSTILE}"
+    acme = await runtime.accounts.create(name, senders=("ILETI",), balance=100)
+    text = f"a{HOSTILE}b"
+    order_id = await send(client, acme, [DELIVERED_TO, f"x{HOSTILE}"], message=text)
+
+    table = invoke(["outbox", "list", *db])
+    assert table.exit_code == 0, table.output
+    assert_no_terminal_control(table.stdout)
+    assert "a\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\u202eb" in table.stdout
+    assert "acme\\x1b[2J" in table.stdout
+
+    listed = invoke(["outbox", "list", acme.account.key, "--json", *db])
+    assert listed.exit_code == 0, listed.output
+    assert_no_terminal_control(listed.stdout)
+    found = json.loads(listed.stdout)
+    assert {m["text"] for m in found} == {text}
+    assert {m["account_name"] for m in found} == {name}
+    # kept as written, but for what XML cannot carry (docs/api.md, "Characters")
+    assert "x\ufffd[2J\ufffd]0;owned\ufffd\x9b31m\u202e" in {m["recipient"] for m in found}
+
+    for args in (
+        ["account", "list"],
+        ["account", "show", acme.account.key],
+        ["outbox", "search", "--order", str(order_id)],
+    ):
+        shown = invoke([*args, *db])
+        assert shown.exit_code == 0, (args, shown.output)
+        assert_no_terminal_control(shown.stdout)
+        assert "\\x1b[2J" in shown.stdout, args
+        as_json = invoke([*args, "--json", *db])
+        assert as_json.exit_code == 0, (args, as_json.output)
+        assert_no_terminal_control(as_json.stdout)
+        assert name in strings(json.loads(as_json.stdout)), args
+
+    inbound = invoke(
+        [
+            *("inbound", acme.account.key, "--from", "05331112233", "--to", "7889"),
+            *("--text", text, "--json", *db),
+        ]
+    )
+    assert inbound.exit_code == 0, inbound.output
+    assert_no_terminal_control(inbound.stdout)
+    assert json.loads(inbound.stdout)["message"]["text"] == text

@@ -35,7 +35,7 @@ from tests.support.sms import (
     sent,
 )
 from tests.support.spec import OK, error
-from tests.support.stored import stored_messages, stored_orders
+from tests.support.stored import snapshot, stored_messages, stored_orders
 
 FORMS = ("json", "xml", "get")
 TEST_NUMBER = "+905320000000"
@@ -741,6 +741,65 @@ async def test_over_fifty_thousand_recipients_is_422(
     assert (status, body) == (422, error(422))
     assert await balance(runtime, issued) == 60_000
     assert await stored_orders(runtime, issued) == 0
+
+
+async def test_over_fifty_thousand_written_recipients_is_422_even_with_duplicates(
+    client: httpx.AsyncClient, runtime: Runtime, acme: Issued
+) -> None:
+    """Counted as written, before any is read: the same number 50,001 times is 422."""
+    before = await snapshot(runtime)
+    status, body = await send(client, acme, order_of([A] * 50_001))
+    assert (status, body) == (422, error(422))
+    assert await snapshot(runtime) == before
+
+
+def junk(count: int) -> list[str]:
+    return [f"junk-{i}" for i in range(count)]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_junk_beside_one_valid_number_is_refused_past_1000_distinct(
+    client: httpx.AsyncClient, runtime: Runtime, acme: Issued, fmt: str
+) -> None:
+    """49,999 distinct invalid recipients beside one valid number: 452, nothing stored,
+    nothing charged (was: 50,000 rows for 1 credit)."""
+    before = await snapshot(runtime)
+    status, body = await send(client, acme, order_of([A, *junk(49_999)]), fmt)
+    assert (status, body) == (452, error(452))
+    status, body = await send(client, acme, order_of([A, *junk(1_001)]), fmt)
+    assert (status, body) == (452, error(452))
+    # across texts too
+    order = order_of()
+    order["message"] = [
+        {"text": "a", "receipents": {"number": [A, *junk(600)]}},
+        {"text": "b", "receipents": {"number": [B, *(f"other-{i}" for i in range(401))]}},
+    ]
+    status, body = await send(client, acme, order, fmt)
+    assert (status, body) == (452, error(452))
+    assert await snapshot(runtime) == before
+    assert await balance(runtime, acme) == 1000
+
+
+async def test_invalid_recipients_are_kept_once_each_up_to_1000(
+    client: httpx.AsyncClient, runtime: Runtime, acme: Issued
+) -> None:
+    """The same junk 49,999 times (spaces around aside) is one row; 1,000 distinct junk
+    recipients are kept (112, free) beside the one charged number."""
+    order_id = await sent(client, acme, order_of([A, *(["junk"] * 49_998), " junk "]))
+    assert await statuses(client, acme, order_id) == [[A, 110], ["junk", 112]]
+    assert await balance(runtime, acme) == 999
+    assert len(await stored_messages(runtime, order_id)) == 2
+
+    order_id = await sent(client, acme, order_of([B, *junk(1_000)]))
+    status, body = await report(client, acme, order_id)
+    assert status == 200
+    assert (body["order"]["total"], body["order"]["undelivered"], body["order"]["price"]) == (
+        1_001,
+        1_000,
+        1,
+    )
+    assert await balance(runtime, acme) == 998
+    assert len(await stored_messages(runtime, order_id)) == 1_001
 
 
 async def test_nul_characters_never_reach_the_database(

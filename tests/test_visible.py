@@ -30,10 +30,12 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
-from ileti.logs import safe_url
+from ileti.logs import safe_url, visible, visible_json
 from ileti.services.accounts import Issued
 from tests.support.spec import json_body
 from tests.support.stored import message_id_of
@@ -403,3 +405,26 @@ def test_the_access_log_shows_paths_but_no_hash_text_number_or_token(
     assert f'"GET /outbox?key={key} HTTP/1.1" 200' in output
     for secret in (hash_hex, token, "Gizli", "A1B2", "5330000099", "5330000098"):
         assert secret not in output, secret
+
+
+# -- what the CLI prints: visible escapes ----------------------------------------------------
+
+#: Any character at all, lone surrogates included (bytes that were not UTF-8).
+EVERY_CHARACTER = st.characters(blacklist_categories=())
+
+
+@given(st.text(EVERY_CHARACTER, max_size=30))
+def test_visible_text_holds_nothing_a_terminal_acts_on(text: str) -> None:
+    shown = visible(text)
+    assert shown.isprintable()
+    assert shown == text or "\\" in shown
+    assert visible(text, backslashes=False).isprintable()
+
+
+@given(st.text(EVERY_CHARACTER, max_size=30))
+def test_visible_json_decodes_to_the_very_value(text: str) -> None:
+    value = {"text": text, "list": [text, 1, None]}
+    for indent in (None, 2):
+        out = visible_json(value, indent)
+        assert json.loads(out) == value
+        assert out.replace("\n", "").isprintable()

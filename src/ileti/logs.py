@@ -1,8 +1,14 @@
-"""Making what ileti logs safe to log: no credential, no message text, no number.
+"""Making what ileti logs safe to log: no credential, no message text, no number; and
+what the ``ileti`` command prints safe to print on a terminal.
 
-- :func:`printable`: a value from a client (an unknown key), cut short and with its
-  control characters escaped, so that it can neither forge log lines nor be a whole
-  pasted secret;
+- :func:`visible`: a text with its control characters (and every other character
+  ``str.isprintable`` refuses: C1 controls, bidirectional overrides, ...) and
+  backslashes escaped (``\\x1b``, ``\\u202e``, ``\\\\``), so that a tenant's text can
+  neither forge a log line nor drive the operator's terminal (clear it, retitle it);
+- :func:`visible_json`: JSON whose strings carry those characters as ``\\uXXXX``
+  escapes: the same value once decoded, nothing a terminal acts on when printed;
+- :func:`printable`: a value from a client (an unknown key), cut short and made
+  :func:`visible`, so that it cannot be a whole pasted secret either;
 - :func:`safe_url`: a webhook URL without its ``user:password@``, query or fragment;
 - :func:`redact_query`: a request target with the values of ``hash``, ``text`` and
   ``receipents`` replaced by ``***`` (the GET form of send-sms carries them);
@@ -16,6 +22,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
@@ -33,11 +40,43 @@ def _escaped(char: str) -> str:
     return char.encode("unicode_escape").decode("ascii")
 
 
+def visible(text: str, *, backslashes: bool = True) -> str:
+    """``text`` with each non-printable character escaped (``\\x1b``, ``\\u202e``), and
+    each backslash (``\\\\``) unless ``backslashes`` is false (text that already holds
+    escapes, such as a ``repr``)."""
+    if text.isprintable() and (not backslashes or "\\" not in text):
+        return text
+    if backslashes:
+        return "".join(map(_escaped, text))
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _json_escaped(char: str) -> str:
+    return "".join(f"\\u{unit:04x}" for unit in _utf16_units(char))
+
+
+def _utf16_units(char: str) -> tuple[int, ...]:
+    code = ord(char)
+    if code < 0x10000:
+        return (code,)
+    code -= 0x10000
+    return (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
+
+
+def visible_json(value: Any, indent: int | None = None) -> str:
+    """``value`` as JSON (UTF-8 text kept as it is) in which every character a terminal
+    could act on is a ``\\uXXXX`` escape; decoded, the very same value. (Outside its
+    strings JSON holds nothing but printable ASCII and the newlines of ``indent``.)"""
+    out = json.dumps(value, ensure_ascii=False, indent=indent)
+    if out.replace("\n", "").isprintable():
+        return out
+    return "".join(c if c.isprintable() or c == "\n" else _json_escaped(c) for c in out)
+
+
 def printable(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters (the full length noted when cut), each
-    non-printable character and backslash escaped (``\\x1b``, ``\\u202e``, ``\\\\``)."""
-    cut = text[:limit]
-    shown = cut if cut.isprintable() and "\\" not in cut else "".join(map(_escaped, cut))
+    """``text`` cut to ``limit`` characters (the full length noted when cut) and made
+    :func:`visible`."""
+    shown = visible(text[:limit])
     if len(text) > limit:
         shown += f"... ({len(text)} characters)"
     return shown

@@ -355,6 +355,28 @@ def _on_blacklist(conn: sa.Connection) -> str:
     return "" if conn.dialect.name == "sqlite" else " ON blacklist"
 
 
+# -- what reaches the database -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def statements(rt: Runtime) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement the instance's store sends while the block runs, as (SQL, the
+    parameters), in a list filled as they go."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, *_rest: Any) -> None:
+        seen.append((sql, params))
+
+    engines = {rt.store.reader, rt.store.writer_engine}
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", record)
+
+
 # -- the database refusing writes ---------------------------------------------------------
 
 

@@ -15,7 +15,8 @@ from ileti.cli.common import (
     open_store,
     run,
 )
-from ileti.services.accounts import AccountError, Issued
+from ileti.logs import visible
+from ileti.services.accounts import MAX_BALANCE, AccountError, Issued
 from ileti.store import KeyInUse
 
 
@@ -26,7 +27,7 @@ def _print_issued(issued: Issued, as_json: bool, title: str) -> None:
         return
     click.echo(title)
     click.echo(f"  id:     {issued.account.id}")
-    click.echo(f"  name:   {issued.account.name}")
+    click.echo(f"  name:   {visible(issued.account.name)}")
     click.echo(f"  key:    {issued.account.key}")
     click.echo(f"  secret: {issued.secret}")
     click.echo(f"  hash:   {issued.hash}")
@@ -38,7 +39,7 @@ def _print_account(data: dict[str, object]) -> None:
     for name, value in data.items():
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value) or "-"
-        click.echo(f"{name.ljust(width)}  {value}")
+        click.echo(f"{name.ljust(width)}  {visible(str(value))}")
 
 
 def sending_options(fn: Any) -> Any:
@@ -114,6 +115,10 @@ def _check_balance(balance: int, credits: int) -> None:
     if balance + credits < 0:
         raise Refused(
             f"the balance would go below zero: {balance} credits, --add-balance {credits}"
+        )
+    if balance + credits > MAX_BALANCE:
+        raise Refused(
+            f"the balance would go over {MAX_BALANCE}: {balance} credits, --add-balance {credits}"
         )
 
 
@@ -198,7 +203,9 @@ def list_accounts(as_json: bool) -> None:
     click.echo(f"{'ID':>4}  {'KEY':32}  {'API':3}  {'BLACKLIST':>9}  NAME")
     for a in rows:
         api = "on" if a["api_access"] else "off"
-        click.echo(f"{a['id']:>4}  {a['key']:32}  {api:3}  {a['blacklist_count']:>9}  {a['name']}")
+        click.echo(
+            f"{a['id']:>4}  {a['key']:32}  {api:3}  {a['blacklist_count']:>9}  {visible(a['name'])}"
+        )
 
 
 @account.command()

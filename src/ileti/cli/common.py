@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, NoReturn, TypeVar
@@ -16,6 +15,7 @@ from ileti import numbers
 from ileti.clock import format_local
 from ileti.config import ConfigError, Settings
 from ileti.errors import ApiError
+from ileti.logs import visible, visible_json
 from ileti.models import Account
 from ileti.services.accounts import AccountError, AccountService
 from ileti.services.blacklist import BlacklistService
@@ -69,6 +69,11 @@ class Group(click.Group):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        args = sys.argv[1:] if args is None else list(args)
+        for number, arg in enumerate(args, 1):
+            if not _utf8(arg):  # bytes that are not UTF-8 (Python keeps them as surrogates)
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                fail(f"argument {number} is not UTF-8: {visible(shown)}", 2)
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as exc:
@@ -81,10 +86,18 @@ class Group(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def fail(message: str, code: int) -> NoReturn:
     """``Error: message`` as one line on stderr, then exit ``code``."""
     line = " ".join(part.strip() for part in message.splitlines() if part.strip())
-    click.echo(f"Error: {line}", err=True)
+    click.echo(f"Error: {visible(line, backslashes=False)}", err=True)
     sys.exit(code)
 
 
@@ -182,5 +195,7 @@ def account_dict(account: Account) -> dict[str, Any]:
     }
 
 
-def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+def echo_json(value: Any, indent: int | None = 2) -> None:
+    """``value`` as JSON, with nothing in it a terminal would act on
+    (``ileti.logs.visible_json``)."""
+    click.echo(visible_json(value, indent))

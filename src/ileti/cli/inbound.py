@@ -4,12 +4,12 @@ account; an opt-out keyword sent to its short code blacklists the sender."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 import click
 
-from ileti.cli.common import database_option, fail, failures, open_store
+from ileti.cli.common import database_option, echo_json, fail, failures, open_store
 from ileti.clock import format_local
+from ileti.logs import visible
 from ileti.services.accounts import AccountService
 from ileti.services.inbound import InboundError, InboundService, Received
 from ileti.store import Store
@@ -50,9 +50,10 @@ def inbound(key: str, sender: str, to: str, text: str, as_json: bool) -> None:
                 "action": message.action,
             },
         }
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(data)
     elif got.keyword is None:
         click.echo(f"Inbound message {message.id} kept; no action.")
     else:
         done = "blacklisted" if got.added else "already listed"
-        click.echo(f"Inbound message {message.id}: {got.keyword}: {message.sender} {done}.")
+        sender = visible(message.sender)
+        click.echo(f"Inbound message {message.id}: {got.keyword}: {sender} {done}.")

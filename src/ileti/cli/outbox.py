@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -14,8 +13,9 @@ from typing import Any
 
 import click
 
-from ileti.cli.common import Group, database_option, fail, failures, open_store
+from ileti.cli.common import Group, database_option, echo_json, fail, failures, open_store
 from ileti.clock import format_local
+from ileti.logs import visible, visible_json
 from ileti.services import outbox as outbox_service
 from ileti.services.accounts import AccountService
 from ileti.services.codes import DEFAULT_PATTERN
@@ -42,7 +42,9 @@ def outbox() -> None:
 
 
 def _cut(text: str, width: int) -> str:
-    flat = " ".join(text.split())
+    """A table cell: on one line (whitespace runs as one space), control characters
+    as visible escapes, at most ``width`` characters."""
+    flat = visible(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -69,7 +71,7 @@ def _json(found: Iterator[OutboxMessage]) -> int:
     shown = 0
     for m in found:
         click.echo(
-            ("[\n  " if shown == 0 else ",\n  ") + json.dumps(describe(m), ensure_ascii=False),
+            ("[\n  " if shown == 0 else ",\n  ") + visible_json(describe(m)),
             nl=False,
         )
         shown += 1
@@ -240,7 +242,7 @@ def wait(
     if pattern is not None:
         click.echo(result.code)
     elif as_json:
-        click.echo(json.dumps(describe(result), ensure_ascii=False))
+        echo_json(describe(result), indent=None)
     else:
         _print([result], as_json=False, with_account=False)
 

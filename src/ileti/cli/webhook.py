@@ -4,14 +4,13 @@ queued row is POSTed by a running server's sender, like any other."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import click
 
-from ileti.cli.common import Group, database_option, fail, failures, open_store
+from ileti.cli.common import Group, database_option, echo_json, fail, failures, open_store
 from ileti.clock import format_local
-from ileti.logs import safe_url
+from ileti.logs import safe_url, visible
 from ileti.services.accounts import AccountService
 from ileti.services.webhooks import (
     DEFAULT_LIMIT,
@@ -59,7 +58,7 @@ def describe(row: Webhook) -> dict[str, Any]:
 
 def _line(row: Webhook) -> str:
     last = _time(row.last_attempt_at) or "-"
-    error = row.last_error or "-"
+    error = visible(row.last_error or "-")
     return (
         f"{row.id:>9}  {row.message_id:>9}  {row.status:<9}  {row.attempts:>8}  {last:<19}  "
         f"{safe_url(row.url)}  {error}"
@@ -100,7 +99,7 @@ def list_webhooks(
     with open_store() as store, failures():
         found = asyncio.run(main(store))
     if as_json:
-        click.echo(json.dumps([describe(w) for w in found], ensure_ascii=False, indent=2))
+        echo_json([describe(w) for w in found])
         return
     if not found:
         click.echo("No webhooks.", err=True)
@@ -115,7 +114,7 @@ def list_webhooks(
 
 def _queued(row: Webhook, as_json: bool, what: str) -> None:
     if as_json:
-        click.echo(json.dumps(describe(row), ensure_ascii=False, indent=2))
+        echo_json(describe(row))
     else:
         click.echo(f"{what} queued as webhook {row.id} to {safe_url(row.url)}.")
 

@@ -19,6 +19,11 @@ from ileti.store import AccountNotFound, Store
 from ileti.store import accounts as account_store
 
 MAX_NAME = 200
+#: The most credits an account holds: the largest whole number both databases store
+#: (a larger one would be a float on SQLite, an error on PostgreSQL).
+MAX_BALANCE = 2**63 - 1
+#: The highest per-account rate limit, in recipients per second.
+MAX_RATE_LIMIT = 1_000_000
 #: A short code inbound opt-outs are sent to: 3 to 8 digits.
 _SHORT_CODE = re.compile(r"[0-9]{3,8}")
 
@@ -116,12 +121,27 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
         elif name == "strict":
             out[name] = bool(value)
         elif name == "rate_limit":
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise AccountError("rate limit: a whole number of recipients per second >= 1")
+            if value is not None and not _whole(value, 1, MAX_RATE_LIMIT):
+                raise AccountError(
+                    "rate limit: a whole number of recipients per second from 1 to "
+                    f"{MAX_RATE_LIMIT}",
+                    "rate_limit",
+                )
             out[name] = value
         else:
             raise AccountError(f"unknown setting {name!r}")
     return out
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def check_balance(balance: Any) -> int:
+    """A balance to set: a whole number of credits from 0 to ``MAX_BALANCE``."""
+    if not _whole(balance, 0, MAX_BALANCE):
+        raise AccountError(f"balance: a whole number of credits from 0 to {MAX_BALANCE}", "balance")
+    return int(balance)
 
 
 def check_senders(senders: tuple[str, ...]) -> tuple[str, ...]:
@@ -158,8 +178,7 @@ class AccountService:
         name = name.strip()
         if not name or len(name) > MAX_NAME:
             raise AccountError(f"a name of 1 to {MAX_NAME} characters is needed")
-        if balance < 0:
-            raise AccountError("balance must not be negative")
+        balance = check_balance(balance)
         key, secret = check_key(key), check_secret(secret)
         hash_hex = api_hash(key, secret)
         call = functools.partial(
@@ -214,9 +233,7 @@ class AccountService:
         if senders is not None:
             values["senders"] = check_senders(senders)
         if balance is not None:
-            if balance < 0:
-                raise AccountError("balance must not be negative")
-            values["balance"] = balance
+            values["balance"] = check_balance(balance)
         if not values:
             return await self.get(key)
         call = functools.partial(account_store.change, key=key.strip(), now=now_us(), **values)
@@ -225,9 +242,18 @@ class AccountService:
         return account
 
     async def add_balance(self, key: str, credits: int) -> Account:
-        """Add credits (negative: take), atomically; never below zero."""
+        """Add credits (negative: take), atomically; never below zero nor above
+        ``MAX_BALANCE``."""
+        if not _whole(credits, -MAX_BALANCE, MAX_BALANCE):
+            raise AccountError(
+                f"credits to add: a whole number from {-MAX_BALANCE} to {MAX_BALANCE}", "balance"
+            )
         call = functools.partial(
-            account_store.add_balance, key=key.strip(), delta=credits, now=now_us()
+            account_store.add_balance,
+            key=key.strip(),
+            delta=credits,
+            ceiling=MAX_BALANCE,
+            now=now_us(),
         )
         try:
             account = await self._store.transaction(call)

@@ -136,6 +136,18 @@ class Authenticator:
             self._cache[key] = credential
         return credential
 
+    async def _credential(self, key: str) -> Credential | None:
+        """The credential of a (stripped) key, from the cache or the store. A key with
+        a NUL is no account's and is not looked up (PostgreSQL refuses the very query);
+        nor cached, so that it cannot fill the cache."""
+        if "\x00" in key:
+            return None
+        credential = self._cache.get(key, _MISSING)
+        if credential is _MISSING:
+            return await self._load(key)
+        assert credential is None or isinstance(credential, Credential)
+        return credential
+
     async def refresh(self) -> None:
         """Drop the cache if anything changed since the last look."""
         await self._changes.refresh()
@@ -164,9 +176,7 @@ class Authenticator:
             key = key.strip()
             if not key or len(key) > 64 or not hash_hex:
                 raise refused("malformed key or hash", key, address)
-            credential = self._cache.get(key, _MISSING)
-            if credential is _MISSING:
-                credential = await self._load(key)
+            credential = await self._credential(key)
             digest = hashlib.sha256(hash_hex.strip().lower().encode()).digest()
             if credential is None:
                 # Same work as a known key, so timing does not tell unknown keys apart.
@@ -191,9 +201,7 @@ class Authenticator:
         if not key or not hash_hex or len(key.strip()) > 64:
             raise Unauthorized("missing or malformed key or hash")
         key = key.strip()
-        credential = self._cache.get(key, _MISSING)
-        if credential is _MISSING:
-            credential = await self._load(key)
+        credential = await self._credential(key)
         digest = hashlib.sha256(hash_hex.strip().lower().encode()).digest()
         if credential is None:
             hmac.compare_digest(digest, digest)

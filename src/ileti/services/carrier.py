@@ -43,6 +43,7 @@ from ileti.services.poller import Poller
 from ileti.store import Store
 from ileti.store import carrier as carrier_store
 from ileti.store import webhooks as webhook_store
+from ileti.values import MAX_ID
 
 #: Orders dispatched, messages finalised, per transaction.
 DISPATCH_BATCH = 100
@@ -175,6 +176,8 @@ class Carrier:
         carrier's policy when None. Webhooks are queued as the carrier does."""
         if status is not None and status not in (int(Code.DELIVERED), int(Code.UNDELIVERED)):
             raise DeliveryError("111 (delivered) or 112 (undelivered)", "status")
+        if order_id is not None and not 1 <= order_id <= MAX_ID:  # no order has it
+            raise DeliveryError("no order with this id", "order")
         now = self._clock.now_us()
 
         def run(conn: Connection) -> Advanced:

@@ -40,6 +40,9 @@ from ileti.store import Store
 from ileti.store import faults as fault_store
 from ileti.store.faults import Fault
 
+#: The largest rule id the store holds (a 32-bit integer on PostgreSQL).
+MAX_FAULT_ID = 2**31 - 1
+
 log = logging.getLogger("ileti.faults")
 
 KINDS = ("api", "recipient", "webhook")
@@ -295,6 +298,9 @@ class FaultService:
 
     async def remove(self, fault_id: int, account_id: int | None) -> None:
         """Remove a rule: an account's own (``account_id``), or any (None: the admin)."""
+
+        if not 1 <= fault_id <= MAX_FAULT_ID:  # no rule has it (nor could a query ask)
+            raise FaultNotFound(fault_id)
 
         def delete(conn: Connection) -> None:
             rule = fault_store.by_id(conn, fault_id)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ileti import numbers, parts
+from ileti.chars import storable
 from ileti.clock import parse_send_time
 from ileti.errors import (
     BadSendDate,
@@ -26,6 +27,7 @@ from ileti.errors import (
     Code,
     EmptySender,
     EmptyText,
+    InvalidRecipients,
     IysCodeMissing,
     IysListInvalid,
     IysMissing,
@@ -41,6 +43,8 @@ MAX_SENDER = 11
 IYS_LISTS = ("BIREYSEL", "TACIR")
 #: An invalid recipient is kept as written, up to this many characters.
 MAX_SHOWN = 64
+#: Distinct invalid recipients one request may name (each is kept, 112, free).
+MAX_INVALID = 1_000
 
 # Why a recipient was not sent, decided when the order is accepted.
 BLACKLISTED = "blacklisted"
@@ -167,21 +171,40 @@ def check_iys(command: SendCommand, account: Account, *, test: bool) -> tuple[bo
     return True, iys_list
 
 
+def as_written(written: str) -> str:
+    """How an invalid recipient is kept and shown: as written, cut to ``MAX_SHOWN``
+    characters, each character XML cannot carry (NUL among them) as U+FFFD."""
+    return storable(written[:MAX_SHOWN])
+
+
 def recipients(texts: tuple[OutgoingText, ...]) -> tuple[Recipient, ...]:
-    """Every recipient of every text, each valid number once per text; 422 beyond
-    ``MAX_RECIPIENTS``."""
+    """Every recipient of every text: each valid number once per text, each invalid one
+    once per text as written (``as_written``). 422 beyond ``MAX_RECIPIENTS`` written
+    (all texts, duplicates included: counted before any is read); 452 beyond
+    ``MAX_INVALID`` distinct invalid ones (junk beside one valid number would otherwise
+    store a row each, free)."""
+    written_count = sum(len(outgoing.recipients) for outgoing in texts)
+    if written_count > MAX_RECIPIENTS:
+        raise Unprocessable(f"{written_count} recipients; at most {MAX_RECIPIENTS} per request")
     out: list[Recipient] = []
+    invalid = 0
     for idx, outgoing in enumerate(texts):
         seen: set[int] = set()
+        seen_invalid: set[str] = set()
         for written in outgoing.recipients:
             stored = numbers.parse(written)
-            if stored is None:  # kept as written, but storable everywhere (no NUL)
-                out.append(Recipient(idx, written[:MAX_SHOWN].replace("\x00", "\ufffd"), None))
+            if stored is None:
+                shown = as_written(written)
+                if shown in seen_invalid:
+                    continue
+                seen_invalid.add(shown)
+                invalid += 1
+                if invalid > MAX_INVALID:
+                    raise InvalidRecipients(f"over {MAX_INVALID} invalid recipients")
+                out.append(Recipient(idx, shown, None))
             elif stored not in seen:
                 seen.add(stored)
                 out.append(Recipient(idx, numbers.e164(stored), stored))
-    if len(out) > MAX_RECIPIENTS:
-        raise Unprocessable(f"{len(out)} recipients; at most {MAX_RECIPIENTS} per request")
     return tuple(out)
 
 

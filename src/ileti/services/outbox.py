@@ -23,7 +23,7 @@ from ileti import numbers
 from ileti.clock import SECOND, format_local, parse_local
 from ileti.errors import Code
 from ileti.services import codes
-from ileti.services.order_rules import MAX_SHOWN, SKIPPED
+from ileti.services.order_rules import SKIPPED, as_written
 from ileti.services.watch import OutboxWatcher
 from ileti.store import AccountNotFound, Store
 from ileti.store import accounts as account_store
@@ -109,7 +109,7 @@ def recipient_as_stored(raw: str) -> str:
     found = numbers.normalize(raw)
     if found is not None:
         return found
-    return raw[:MAX_SHOWN].replace("\x00", "\ufffd")
+    return as_written(raw)
 
 
 def _time(name: str, raw: str | None, *, end: bool) -> int | None:

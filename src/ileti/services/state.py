@@ -47,6 +47,7 @@ from ileti.models import Account, BlacklistEntry
 from ileti.services.accounts import (
     MAX_NAME,
     AccountError,
+    check_balance,
     check_key,
     check_networks,
     check_secret,
@@ -251,9 +252,10 @@ def _settings(state: AccountState, at: str) -> dict[str, Any]:
         values["allow_ips"] = check_networks(tuple(state.allow_ips))
     except AccountError as exc:
         raise StateError(str(exc), f"{at}.allow_ips") from exc
-    if state.balance < 0:
-        raise StateError("balance must not be negative", f"{at}.balance")
-    values["balance"] = state.balance
+    try:
+        values["balance"] = check_balance(state.balance)
+    except AccountError as exc:
+        raise StateError(str(exc), f"{at}.balance") from exc
     values["api_access"] = state.api_access
     return values
 

@@ -149,16 +149,20 @@ def change(conn: Connection, key: str, *, now: int, **values: Any) -> Account:
     return account
 
 
-def add_balance(conn: Connection, key: str, delta: int, *, now: int) -> Account:
-    """Add (or, negative, take) credits atomically; never below zero."""
+def add_balance(conn: Connection, key: str, delta: int, *, ceiling: int, now: int) -> Account:
+    """Add (or, negative, take) credits atomically; never below zero nor above
+    ``ceiling`` (compared without an overflowing sum: ``balance <= ceiling - delta``)."""
+    fits = accounts.c.balance <= ceiling - delta if delta >= 0 else accounts.c.balance >= -delta
     result = conn.execute(
         update(accounts)
-        .where(accounts.c.key == key, accounts.c.balance + delta >= 0)
+        .where(accounts.c.key == key, fits)
         .values(balance=accounts.c.balance + delta, updated_at=now)
     )
     if result.rowcount == 0:
         if by_key(conn, key) is None:
             raise AccountNotFound(key)
+        if delta >= 0:
+            raise ValueError(f"the balance would go over {ceiling}")
         raise ValueError("the balance would go below zero")
     account = by_key(conn, key)
     assert account is not None

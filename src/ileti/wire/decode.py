@@ -41,7 +41,7 @@ def tree(request: dict[str, Any], request_type: type[T]) -> T:
     """Convert an already-parsed tree (XML, or a GET query) into a request struct."""
     try:
         return msgspec.convert(request, Envelope[request_type], strict=False).request  # type: ignore[valid-type]
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, RecursionError) as exc:
         raise BadRequest(str(exc)) from exc
 
 
@@ -56,7 +56,14 @@ def decode(body: bytes, request_type: type[T], fmt: Format) -> T:
             if not body.isascii():
                 body.decode("utf-8")  # msgspec does not check strings it skips
             return _json_decoder(request_type).decode(body).request
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        # RecursionError: arrays or objects nested deeper than the decoder follows
+        # (Python's recursion limit, under 1,000 levels), anywhere in the body.
+        except (
+            msgspec.DecodeError,
+            msgspec.ValidationError,
+            UnicodeDecodeError,
+            RecursionError,
+        ) as exc:
             raise BadRequest(str(exc)) from exc
     if not body.strip():
         raise BadRequest("empty body")

@@ -1,7 +1,9 @@
 """The one renderer: a result or an error -> (HTTP status, body bytes).
 
 HTTP status always equals the body's code; ``code`` is an integer; messages are the
-catalogue's; every error body is status-only, in the request's encoding.
+catalogue's; every error body is status-only, in the request's encoding. XML is
+well-formed whatever a value holds: characters XML 1.0 cannot carry are written as
+U+FFFD (``ileti.chars``), and in JSON a lone surrogate too.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from xml.sax.saxutils import escape
 
 import msgspec
 
+from ileti.chars import encodable, xml_text
 from ileti.errors import Code
 from ileti.wire.formats import Format
 
@@ -34,6 +37,17 @@ def _xml_value(tag: str, value: Any, out: list[str]) -> None:
     out.append(f"</{tag}>")
 
 
+def _encodable(value: Any) -> Any:
+    """``value`` with its texts' lone surrogates replaced (UTF-8 cannot carry them)."""
+    if isinstance(value, str):
+        return encodable(value)
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _encodable(item) for key, item in value.items()}
+    return value
+
+
 def _status(code: Code) -> dict[str, Any]:
     return {"code": int(code), "message": code.message}
 
@@ -43,10 +57,13 @@ def _render(code: Code, payload: dict[str, Any] | None, fmt: Format) -> bytes:
     if payload:
         response.update(payload)
     if fmt is Format.JSON:
-        return _json.encode({"response": response})
+        try:
+            return _json.encode({"response": response})
+        except UnicodeEncodeError:
+            return _json.encode({"response": _encodable(response)})
     out: list[str] = []
     _xml_value("response", response, out)
-    return XML_PROLOG + "".join(out).encode("utf-8")
+    return XML_PROLOG + xml_text("".join(out)).encode("utf-8")
 
 
 _STATUS_ONLY: dict[tuple[Code, Format], bytes] = {

@@ -1,19 +1,26 @@
 """Hardened XML -> the same tree JSON would give.
 
-``defusedxml`` refuses DTDs, entity declarations and external references. An element
-with children becomes a dict, repeated children a list, a leaf its text (stripped,
-except message ``text``, which is kept as sent; an empty leaf is None).
+``defusedxml`` refuses DTDs, entity declarations and external references; elements
+nested deeper than :data:`MAX_DEPTH` are refused while parsing (a request needs 5
+levels; a body of nothing but opening tags would otherwise build millions of elements
+before expat finds it unfinished), and so is a prolog naming an encoding Python cannot
+read with expat. An element with children becomes a dict, repeated children a list, a
+leaf its text (stripped, except message ``text``, which is kept as sent; an empty leaf
+is None).
 """
 
 from __future__ import annotations
 
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, TreeBuilder
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
+from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 VERBATIM = frozenset({"text"})
+
+#: The deepest element nesting read (``<request>`` is level 1; send-sms needs 5).
+MAX_DEPTH = 32
 
 
 class XmlError(ValueError):
@@ -47,11 +54,45 @@ class _Repeated(list[Any]):
     pass
 
 
+class _TooDeep(ValueError):
+    pass
+
+
+class _Bounded(TreeBuilder):
+    """The standard tree builder, refusing an element nested deeper than MAX_DEPTH as
+    soon as it opens (expat stops at the exception)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+
+    def start(self, tag: Any, attrs: Any) -> Element:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _TooDeep(f"elements nested deeper than {MAX_DEPTH} levels")
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> Element:
+        self.depth -= 1
+        return super().end(tag)
+
+
+def _element(body: bytes) -> Element:
+    parser = DefusedXMLParser(
+        target=_Bounded(), forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
+    parser.feed(body)
+    root: Element = parser.close()
+    return root
+
+
 def parse(body: bytes, root: str = "request") -> dict[str, Any]:
     """``{root: tree}`` for a well-formed, harmless document whose root is ``root``."""
     try:
-        element = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException, ValueError, UnicodeError) as exc:
+        element = _element(body)
+    # LookupError: the prolog names an encoding Python does not know, or a codec that
+    # is not a text encoding (encoding="foo", "base64").
+    except (ParseError, DefusedXmlException, ValueError, UnicodeError, LookupError) as exc:
         raise XmlError(str(exc)) from exc
     if element.tag != root:
         raise XmlError(f"root element is <{element.tag}>, not <{root}>")
