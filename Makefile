@@ -28,12 +28,12 @@ run: $(STAMP)
 	  ILETI_ADMIN_TOKEN="$$token" exec $(BIN)/ileti serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench proof
+	$(BIN)/ruff format --check src tests bench proof
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench proof
+	$(BIN)/ruff format src tests bench proof
 
 test: lint
 	$(BIN)/pytest
