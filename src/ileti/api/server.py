@@ -11,8 +11,8 @@ Every bound is a setting (docs/configuration.md), per worker process:
   nothing came at all);
 - the whole body within ``ILETI_BODY_TIMEOUT_SECONDS`` of the headers: past it, the
   application sees the client gone, the client gets ``408`` and the connection closes;
-- an idle keep-alive connection closed after ``ILETI_KEEPALIVE_SECONDS`` (uvicorn's own
-  timer);
+- an idle keep-alive connection closed after ``ILETI_KEEPALIVE_SECONDS`` (in place of
+  uvicorn's timer, which cost a timer armed and cancelled per request);
 - at most ``ILETI_MAX_CONNECTIONS`` open connections: one more is answered ``503`` at
   once and closed without its request being read;
 - on SIGTERM, ``ILETI_SHUTDOWN_SECONDS`` for in-flight requests to finish; those still
