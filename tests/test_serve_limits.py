@@ -208,19 +208,18 @@ def test_an_idle_connection_is_closed(sqlite_url: str, tmp_path: Path) -> None:
         assert 2.0 <= time.monotonic() - started < 2.0 + SLACK
 
         with connect(server) as sock:
+            asked = time.monotonic()  # the keep-alive time runs from the answer, later
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: ileti\r\n\r\n")
             assert status_of(read_answer(sock)) == 200
-            answered = time.monotonic()
             assert read_to_end(sock) == b""
-        assert 1.0 <= time.monotonic() - answered < 1.0 + SLACK
+        assert 1.0 <= time.monotonic() - asked < 1.0 + SLACK
         assert "Traceback" not in server.output()
 
 
 def test_trickled_headers_are_cut_with_408(sqlite_url: str, tmp_path: Path) -> None:
     with serving(sqlite_url, tmp_path, env=SHORT) as (server,):
+        started = time.monotonic()  # the header time runs from the connection, later
         with connect(server) as sock:
-            started = time.monotonic()
-            answer = b""
             try:
                 for byte in b"GET /healthz HTTP/1.1\r\nHost: ileti\r\nX-Slow: " + b"s" * 200:
                     sock.sendall(bytes([byte]))
@@ -242,8 +241,8 @@ def test_a_trickled_body_is_cut_and_nothing_stored(database_url: str, tmp_path: 
     with serving(database_url, tmp_path, env=SHORT) as (server,):
         head, body = add_request(creds, "+905330000001")
         with connect(server) as sock:
+            started = time.monotonic()  # the body time runs from the head's arrival, later
             sock.sendall(head + body[:10])
-            started = time.monotonic()
             try:
                 for byte in body[10:]:
                     sock.sendall(bytes([byte]))

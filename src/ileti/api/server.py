@@ -11,8 +11,8 @@ Every bound is a setting (docs/configuration.md), per worker process:
   nothing came at all);
 - the whole body within ``ILETI_BODY_TIMEOUT_SECONDS`` of the headers: past it, the
   application sees the client gone, the client gets ``408`` and the connection closes;
-- an idle keep-alive connection closed after ``ILETI_KEEPALIVE_SECONDS`` (uvicorn's own
-  timer);
+- an idle keep-alive connection closed after ``ILETI_KEEPALIVE_SECONDS`` (in place of
+  uvicorn's timer, which cost a timer armed and cancelled per request);
 - at most ``ILETI_MAX_CONNECTIONS`` open connections: one more is answered ``503`` at
   once and closed without its request being read;
 - on SIGTERM, ``ILETI_SHUTDOWN_SECONDS`` for in-flight requests to finish; those still
@@ -139,6 +139,7 @@ class BoundedProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.bounds = bounds
+        self.keepalive = min(config.timeout_keep_alive, bounds.header_timeout)
         self.deadline = math.inf
         # uvicorn gives each request a new headers list when its first byte is read; the
         # head is complete while that list is the one on_headers_complete last saw.
@@ -148,6 +149,8 @@ class BoundedProtocol(HttpToolsProtocol):
         self.measure = False  # whether a head completed now must be measured
         self.refused = False
         self.cut_off = False  # shut down while a request's head was arriving
+        self.idle = False  # answered, nothing of a next request yet
+        self.idle_since = 0.0
 
     @property
     def reading_head(self) -> bool:
@@ -171,7 +174,9 @@ class BoundedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.refused:
             return  # the 503 is written; nothing of the request is read
-        self._unset_keepalive_if_required()
+        if self.idle:  # the next request's head is due within the header timeout
+            self.idle = False
+            self.deadline = self.idle_since + self.bounds.header_timeout
         headers = self.headers
         # A head completed in this chunk can only be too large if the chunk is large.
         self.measure = self.head_bytes + len(data) > self.bounds.max_header_bytes
@@ -219,9 +224,18 @@ class BoundedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.pipeline and not self.transport.is_closing():
-            self.deadline = self.loop.time() + self.bounds.header_timeout
+        # uvicorn's, with the keep-alive timer (one per request) replaced by the deadline.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self.idle = True
+            self.idle_since = now = self.loop.time()
+            self.deadline = now + self.keepalive
 
     # -- bounds --------------------------------------------------------------------------
 
@@ -232,7 +246,9 @@ class BoundedProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if self.transport.is_closing():
             return
-        if self.reading_head:
+        if self.idle:
+            self.transport.close()  # kept alive long enough
+        elif self.reading_head:
             if self.arrived:
                 HEAD_TOO_SLOW.count += 1
                 self._close_with(408, "ileti: request headers not received in time\n")
