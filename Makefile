@@ -53,6 +53,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/longpolls.py
 	$(BIN)/python bench/servers.py
+	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/sustained.py
 
 # The evidence of docs/reliability.md: every script in proof/ (fuzzing, crashes,

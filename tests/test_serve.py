@@ -8,6 +8,7 @@ here is stopped in a ``finally``.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -314,28 +315,34 @@ def test_sigterm_ends_waiting_long_polls_at_once(
         assert (
             httpx.post(f"{server.url}/_ileti/accounts", headers=admin, json=body).status_code == 201
         )
-        answers: list[httpx.Response] = []
-
-        def wait() -> None:
-            answers.append(
-                httpx.get(
-                    f"{server.url}/_ileti/outbox/wait",
-                    params={"recipient": "+905330000099", "timeout": "30"},
-                    headers=admin,
-                    timeout=40,
-                )
+        # The three requests are sent from here, so they have reached the server before
+        # the signal however slowly threads start; each thread only reads its answer.
+        host, port = server.url.removeprefix("http://").split(":")
+        connections = [http.client.HTTPConnection(host, int(port), timeout=40) for _ in range(3)]
+        for conn in connections:
+            conn.request(
+                "GET",
+                "/_ileti/outbox/wait?recipient=%2B905330000099&timeout=30",
+                headers=admin,
             )
+        answers: list[tuple[int, dict[str, Any]]] = []
 
-        waiters = [threading.Thread(target=wait) for _ in range(3)]
+        def wait(conn: http.client.HTTPConnection) -> None:
+            answer = conn.getresponse()
+            answers.append((answer.status, json.loads(answer.read())))
+
+        waiters = [threading.Thread(target=wait, args=(conn,)) for conn in connections]
         for waiter in waiters:
             waiter.start()
-        time.sleep(1.0)  # the waits have begun (they last 30 s)
+        # Answered after the waits' requests were read: the waits have begun (30 s each).
+        assert httpx.get(f"{server.url}/livez", timeout=20).status_code == 200
+        time.sleep(0.5)
         began = time.monotonic()
         server.proc.send_signal(signal.SIGTERM)
         for waiter in waiters:
             waiter.join(timeout=20)
-        assert [r.status_code for r in answers] == [503, 503, 503], server.tail()
-        assert all(r.json()["error"]["message"] == "the server is shutting down" for r in answers)
+        assert [status for status, _ in answers] == [503, 503, 503], server.tail()
+        assert all(body["error"]["message"] == "the server is shutting down" for _, body in answers)
         assert time.monotonic() - began < 8  # not the 30 s of the waits, nor uvicorn's 10 s drain
         assert server.proc.wait(timeout=15) == 0, server.tail()
 
