@@ -62,6 +62,10 @@ CONCURRENCY = 128
 PER_ACCOUNT = 8
 #: Reports claimed at most at once.
 CLAIM_BATCH = 128
+#: Refill at once when this many slots are free; with fewer, wait ``GATHER_SECONDS``
+#: for more POSTs to complete first (a claim per completion was the sender's ceiling).
+CLAIM_AT_ROOM = CONCURRENCY // 4
+GATHER_SECONDS = 0.005
 #: A receiver's reply is read to at most this many bytes (then the connection is closed).
 MAX_REPLY_BYTES = 4096
 #: Longest wait between two attempts.
@@ -228,6 +232,10 @@ class WebhookSender:
             )
             stopping.cancel()
             woken.cancel()
+            if self._posts and self._room() < CLAIM_AT_ROOM and not self._stopping.is_set():
+                # Let completions gather, so that one claim (a transaction) refills many
+                # slots rather than one per completed POST.
+                await asyncio.sleep(GATHER_SECONDS)
 
     async def _post(self, report: Due) -> Attempt:
         faked = await self._faked(report)
