@@ -8,7 +8,7 @@ webhook receivers that hang or answer without end.
    there afterwards (an answer 503 is in doubt: it may or may not have happened).
 2. Redis (``ILETI_REDIS_URL``, a redis-server of the run's own) killed while orders are
    sent: the documented fallback is that send-sms never fails because of Redis, the
-   limits stay enforced by the database (an account limited to 5 recipients a second
+   limits stay enforced by the database (an account limited to 1 recipient a second
    still gets 429), and a warning is logged; the full run starts Redis again and checks
    it is used again.
 3. SQLite on a full disk (a small tmpfs, filled; needs root to mount, else skipped):
@@ -73,6 +73,10 @@ from _common import (
     tracebacks,
 )
 
+#: The recipients a second of the rate-limited account while Redis is gone: low, so that
+#: the 20 of the burst plus what refills while 40 orders are answered stay under 40 even
+#: when a loaded machine takes 10 s to answer them (5/s let all 40 through in 8.6 s).
+LIMITED_RATE = 1
 #: Seconds after the disk fills (or space returns) for /healthz to say so: its answer is
 #: reused for 1 s and a probe waits up to 2 s for the writer's commit.
 HEALTH_SETTLE = 4.0
@@ -264,7 +268,7 @@ class Run:
             create_accounts,
             self.db.url,
             ("fast", BIG_BALANCE, {}),
-            ("slow", BIG_BALANCE, {"rate_limit": 5}),
+            ("slow", BIG_BALANCE, {"rate_limit": LIMITED_RATE}),
         )
         env = {
             "ILETI_REDIS_URL": f"redis://127.0.0.1:{port}/0",
@@ -281,7 +285,7 @@ class Run:
                 killed = time.monotonic()
                 began = time.monotonic()
                 limited_answers = await burst(client, limited, 40)
-                allowed = 20 + int(5 * (time.monotonic() - began)) + 1
+                allowed = 20 + int(LIMITED_RATE * (time.monotonic() - began)) + 1
                 await asyncio.sleep(1.0 if self.quick else 8.0)
                 down = load.statuses(killed)
                 keys_after = -1
@@ -296,7 +300,7 @@ class Run:
                 set(down) <= {"200"}, f"{self.where(case)} with Redis gone: {counted(down)}"
             )
             self.proof.check(
-                limited_answers["200"] <= allowed and limited_answers["429"] > 0,
+                limited_answers["200"] <= allowed and (limited_answers["429"] > 0 or allowed >= 40),
                 f"{self.where(case)} a limited account with Redis gone: "
                 f"{counted(limited_answers)} (at most {allowed} may pass)",
             )
@@ -309,7 +313,7 @@ class Run:
         again = "" if self.quick else f"; Redis back: used again ({keys_after} keys)"
         return (
             f"{self.db.backend}: Redis killed under send-sms load: answers while gone "
-            f"{counted(down)}; an account limited to 5/s sending 40 at once: "
+            f"{counted(down)}; an account limited to {LIMITED_RATE}/s sending 40 at once: "
             f"{counted(limited_answers)} (limits kept); longest wait for an answer "
             f"{slowest:.2f} s; warning logged: {'yes' if warned else 'NO'}{again}; lost {lost}"
         )
