@@ -115,6 +115,14 @@ async def test_a_hanging_receiver_does_not_hold_back_another_accounts_reports(
             sent_at = time.monotonic()
             await send(client, quick, numbers(20, first=500))
             await eventually(lambda: len(fast.seen()) == 20, within=TIMEOUT)
+
+            async def quick_recorded() -> bool:
+                rows = await stored_webhooks(rt, quick.account.id)
+                return [w.status for w in rows] == ["delivered"] * 20
+
+            # A POST is recorded once its answer is read: a moment after the receiver
+            # counted it.
+            await eventually(quick_recorded, within=TIMEOUT)
             took = time.monotonic() - sent_at
         # All of quick's reports were delivered while slow's first ones still hung:
         # none of slow's was attempted to the end, no more of them was sent.
