@@ -65,7 +65,7 @@ def seed_document(accounts: list[str], per_account: int, hook: str) -> dict[str,
             "senders": ["ILETI"],
             "balance": per_account,
             "webhook_url": hook,
-            "rate_limit": 10_000_000,
+            "rate_limit": 1_000_000,  # the largest allowed: the bench measures delivery
         }
         for name in accounts
     ]
