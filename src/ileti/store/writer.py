@@ -64,6 +64,19 @@ class _Op:
         self.future = future
 
 
+#: Runs of one write that PostgreSQL rolled back as a deadlock's or a serialization
+#: conflict's victim (two instances' batches locking the same rows in another order).
+CONFLICT_RETRIES = 3
+#: SQLSTATEs of those rollbacks: deadlock detected, serialization failure.
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+def _conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure reported by the database."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) in _CONFLICT_STATES
+
+
 def _settle(pairs: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
     for future, value, failed in pairs:
         if future.done():
@@ -233,7 +246,7 @@ class BatchWriter:
             return None
         return getattr(next(iter(groups)), "single_statement", None)
 
-    def _execute(self, batch: list[_Op]) -> list[tuple[Any, bool]]:
+    def _execute(self, batch: list[_Op], conflicts: int = 0) -> list[tuple[Any, bool]]:
         groups: dict[WriteFn, list[int]] = {}
         for index, op in enumerate(batch):
             groups.setdefault(op.fn, []).append(index)
@@ -281,6 +294,11 @@ class BatchWriter:
                 # The connection may be broken (database restarted): start afresh.
                 self._drop_connection()
             if len(batch) == 1:
+                if _conflict(exc) and conflicts < CONFLICT_RETRIES:
+                    # PostgreSQL chose this transaction as a deadlock's (or a
+                    # serialization conflict's) victim and rolled it back before any
+                    # COMMIT: nothing of it happened, so it is run again.
+                    return self._execute(batch, conflicts + 1)
                 log.warning("write failed: %s", translate(exc))
                 return [(translate(exc), True)]
         # Retry alone, so one failing write fails only its own caller.
