@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +31,10 @@ from ileti.config import Settings
 from ileti.services.accounts import Issued
 from tests.support.clock import FakeClock
 from tests.support.databases import Postgres, SqliteTemplate, driver_url, memory_backed_dir
+from tests.support.panel import CHROMIUM_ARGS, PanelSite, chromium_or_skip
+from tests.support.panel import DESKTOP as PANEL_DESKTOP
+from tests.support.panel import SERVER_ENV as PANEL_SERVER_ENV
+from tests.support.processes import serving as serve_processes
 from tests.support.receiver import Receiver, serving
 from tests.support.runtime import asgi_client, started
 from tests.support.stored import refuse_sqlite_writes
@@ -217,3 +222,44 @@ def refusing_writes(
                 postgres.set_read_only(url.database, False)
 
     return refusing
+
+
+# -- the panel in a real browser (tests/support/panel.py) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (Debian's) under Playwright, for the whole run."""
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def panel_site(sqlite_dir: Path) -> Iterator[PanelSite]:
+    """One ``ileti serve`` process on a SQLite file of its own, for every panel test."""
+    directory = Path(tempfile.mkdtemp(prefix="panel-", dir=sqlite_dir))
+    url = f"sqlite:///{directory / 'panel.db'}"
+    with serve_processes(url, directory, env=PANEL_SERVER_ENV) as (server,):
+        site = PanelSite(server, url)
+        try:
+            yield site
+        finally:
+            site.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """A new browser context (no cookies) at desktop width, Turkish by default."""
+    context = chromium.new_context(viewport=PANEL_DESKTOP, locale="tr-TR")
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

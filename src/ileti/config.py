@@ -365,6 +365,22 @@ class Settings:
     control_api: bool = _setting(True, "ILETI_CONTROL_API", _read_switch, _switch)
     #: A state document (docs/sandbox.md) loaded as a seed at every start; None: none.
     seed: str | None = _setting(None, "ILETI_SEED", _read_text, _seed_file)
+    #: The web panel under /panel/ (off: the prefix answers 404).
+    panel: bool = _setting(True, "ILETI_PANEL", _read_switch, _switch)
+    #: Failed panel logins, per e-mail address and per client address, within the
+    #: window before further attempts are refused until it ends (0: never).
+    login_failure_limit: int = _setting(5, "ILETI_LOGIN_FAILURE_LIMIT", _read_whole, _whole(0))
+    #: The window of ILETI_LOGIN_FAILURE_LIMIT, from the first failure, in seconds.
+    login_failure_window_seconds: float = _setting(
+        900.0, "ILETI_LOGIN_FAILURE_WINDOW_SECONDS", _read_seconds, _seconds(positive=True)
+    )
+    #: How long a panel login lasts, in seconds.
+    session_seconds: float = _setting(
+        43_200.0,
+        "ILETI_SESSION_SECONDS",
+        _read_seconds,
+        _seconds(positive=True, maximum=30 * DAY_SECONDS),
+    )
     #: Seconds between dispatch and the simulated carrier's final status.
     delivery_delay_seconds: float = _setting(2.0, "ILETI_DELIVERY_DELAY", _read_seconds, _seconds())
     #: How often each instance looks for due orders, messages and webhooks, in seconds

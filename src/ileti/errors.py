@@ -106,6 +106,9 @@ class ApiError(Exception):
 
     code: Code = Code.UNPROCESSABLE
     headers: dict[str, str] | None = None
+    #: The account refused, where it is known although authentication failed (a wrong
+    #: hash, API access off, an address outside the allow-list): for its panel.
+    account_id: int | None = None
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.code.message)

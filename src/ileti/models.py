@@ -36,6 +36,20 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class User:
+    """A person who logs in to the panel: an admin sees every account, a user only
+    ``account_id``'s."""
+
+    id: int
+    email: str
+    password_hash: str  # argon2id, encoded
+    account_id: int | None
+    account_key: str | None
+    admin: bool
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class BlacklistEntry:
     number: int  # 905XXXXXXXXX
     blocked_at: int  # microseconds since the epoch, UTC

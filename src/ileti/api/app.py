@@ -15,13 +15,14 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ileti import __version__
 from ileti.api import openapi
 from ileti.api.control import routes as control_routes
 from ileti.api.outbox import routes as outbox_routes
+from ileti.api.panel.routes import routes as panel_routes
 from ileti.api.runtime import Runtime
 from ileti.api.v1 import PREFIX, V1
 from ileti.config import Settings
@@ -52,11 +53,13 @@ def _pages(rt: Runtime) -> Starlette:
     async def openapi_json(_request: Request) -> Response:
         return Response(spec, media_type="application/json")
 
-    async def index(_request: Request) -> PlainTextResponse:
+    async def index(request: Request) -> Response:
+        if rt.settings.panel and "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/panel/", status_code=303)  # a browser: the panel
         return PlainTextResponse(
             f"ileti {__version__}: the iletiMerkezi SMS API v1 at /v1/ "
             "(e.g. POST /v1/add-blacklist/json), described by /openapi.json. "
-            "Readiness: /healthz, liveness: /livez\n"
+            "Readiness: /healthz, liveness: /livez. The web panel: /panel/\n"
         )
 
     @contextlib.asynccontextmanager
@@ -77,6 +80,7 @@ def _pages(rt: Runtime) -> Starlette:
             Route("/openapi.json", openapi_json),
             *outbox_routes(rt),
             *control_routes(rt),
+            *panel_routes(rt),
         ],
         lifespan=lifespan,
     )

@@ -16,7 +16,9 @@ from ileti.services.faults import FaultService
 from ileti.services.health import HealthCheck
 from ileti.services.orders import OrderService
 from ileti.services.ratelimit import RateLimiter
+from ileti.services.refusals import Refusals
 from ileti.services.state import seed_at_start
+from ileti.services.users import UserService
 from ileti.services.watch import OutboxWatcher
 from ileti.services.webhooks import WebhookSender
 from ileti.store import Store
@@ -44,6 +46,10 @@ class Runtime:
     auth_throttle: AuthThrottle
     #: Readiness: can the store be read and durably written (``/healthz``).
     health: HealthCheck
+    #: The panel's users and sessions.
+    users: UserService
+    #: The v1 refusals (4xx) of each account lately, for its panel's dashboard.
+    refusals: Refusals
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
@@ -69,6 +75,8 @@ class Runtime:
             outbox_watcher=OutboxWatcher(store),
             auth_throttle=auth_throttle,
             health=HealthCheck(store, clock=clock),
+            users=UserService(store, settings, clock=clock),
+            refusals=Refusals(clock),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -79,6 +87,7 @@ class Runtime:
         self.store.start()
         await self.auth.start()
         await self.auth_throttle.start()
+        await self.users.start()
         await self.faults.start()
         self.carrier.start()
         self.webhooks.start()
@@ -92,5 +101,6 @@ class Runtime:
         await self.faults.stop()
         await self.auth.stop()
         await self.auth_throttle.stop()
+        await self.users.stop()
         await self.ratelimit.close()
         self.store.close()

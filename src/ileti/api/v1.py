@@ -98,6 +98,8 @@ class V1:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         fmt = Format.JSON
         extra: dict[str, str] | None = None
+        action: Action | None = None
+        account_id: int | None = None
         try:
             action, fmt, in_query = route(scope["path"], scope["method"])
             if in_query:
@@ -114,6 +116,7 @@ class V1:
                 auth.hash if auth is not None else None,
                 lambda: client_address(scope, self.proxies),
             )
+            account_id = who.account_id
             # Sandbox fault rules (services/faults.py): an injected error or latency,
             # after authentication and before the action changes anything.
             await self.rt.faults.strike(who.account_id, action.name)
@@ -127,6 +130,16 @@ class V1:
         except ApiError as exc:
             status, out = render_error(exc.code, fmt)
             extra = exc.headers
+            refused = exc.account_id if account_id is None else account_id
+            if refused is not None and action is not None:
+                # For the account's panel (services/refusals.py).
+                self.rt.refusals.record(
+                    refused,
+                    action.name,
+                    int(exc.code),
+                    exc.detail,
+                    client_address(scope, self.proxies),
+                )
         except StoreUnavailable as exc:
             log.error("database unavailable: %s", exc)
             status, out = render_error(Code.UNAVAILABLE, fmt)

@@ -25,9 +25,11 @@ from typing import Any
 import click
 
 from ileti.cli.common import database_option, fail, file_error, open_store, run, settings
+from ileti.clock import SYSTEM
 from ileti.services.accounts import AccountService
 from ileti.services.blacklist import BlacklistService
-from ileti.store import AccountNotFound
+from ileti.services.users import UserService
+from ileti.store import AccountNotFound, Store
 
 #: ILETI and APITEST as before; SENDER (the Node and Go SDKs' READMEs and example) and
 #: BASLIK (the PHP SDK's README).
@@ -37,6 +39,8 @@ BRAND_CODE = "696422"
 #: Where APITEST delivers: the number in the Python and PHP SDKs' README examples.
 TEST_NUMBER = "+905057023100"
 BALANCE = 1000
+#: The demo account's panel user (its password is made once and kept in the file).
+PANEL_EMAIL = "demo@ileti.example"
 #: The file's layout: 1 (no "version"): key, secret, hash; 2: and the admin token, the
 #: account having the settings above.
 VERSION = 2
@@ -85,6 +89,20 @@ def _missing(
     if test_number is None:
         changes["test_number"] = TEST_NUMBER
     return changes
+
+
+def _panel_user(store: Store, key: str, password: str) -> None:
+    """The demo account's panel user, with the file's password (made again when the
+    database lost it or its password differs)."""
+    users = UserService(store, store.settings, clock=SYSTEM)
+    found = users.find_sync(PANEL_EMAIL)
+    if found is not None and found.account_key == key:
+        if not users.password_matches(found, password):
+            users.set_password_sync(PANEL_EMAIL, password)
+        return
+    if found is not None:
+        users.delete_sync(PANEL_EMAIL)
+    users.create_sync(PANEL_EMAIL, password, account_key=key, admin=False)
 
 
 @click.command()
@@ -152,8 +170,16 @@ def demo(path: Path, url: str, print_token: bool) -> None:
     with open_store() as store:
         data, created, changed = run(store, work)
     saved_token = _saved_token(saved)
-    if changed or saved_token is None:
-        data = {"version": VERSION, **data, "admin_token": saved_token or secrets.token_hex(24)}
+    saved_password = (saved or {}).get("panel_password")
+    if not isinstance(saved_password, str) or len(saved_password) < 8:
+        saved_password = None
+    if changed or saved_token is None or saved_password is None:
+        data = {
+            "version": VERSION,
+            **data,
+            "admin_token": saved_token or secrets.token_hex(24),
+            "panel_password": saved_password or secrets.token_urlsafe(12),
+        }
         try:
             _save(path, data)
         except OSError as exc:
@@ -161,6 +187,8 @@ def demo(path: Path, url: str, print_token: bool) -> None:
     else:
         data = dict(saved or {})
     token = config.admin_token or data["admin_token"]
+    with open_store() as store:
+        _panel_user(store, data["key"], data["panel_password"])
     body = json.dumps(
         {
             "request": {
@@ -182,6 +210,9 @@ def demo(path: Path, url: str, print_token: bool) -> None:
     click.echo(
         f"  curl -s -H {shlex.quote('Authorization: Bearer ' + token)} {shlex.quote(outbox)}"
     )
+    if config.panel:
+        click.echo("The web panel (log in with this e-mail and password):")
+        click.echo(f"  {base}/panel/  {PANEL_EMAIL}  {data['panel_password']}")
     if config.control_api:
         click.echo("The control API (OpenAPI):")
         click.echo(f"  {base}/_ileti/openapi.json")

@@ -20,6 +20,7 @@ from ileti.cli.fault import fault
 from ileti.cli.inbound import inbound
 from ileti.cli.outbox import outbox
 from ileti.cli.state import state
+from ileti.cli.user import user
 from ileti.cli.webhook import webhook
 from ileti.config import LOG_LEVELS, mask_url, unknown_variables
 
@@ -143,6 +144,7 @@ cli.add_command(fault)
 cli.add_command(outbox)
 cli.add_command(state)
 cli.add_command(inbound)
+cli.add_command(user)
 cli.add_command(webhook)
 
 

@@ -101,6 +101,11 @@ def refused(reason: str, key: Any, address: Callable[[], str | None]) -> Unautho
     return Unauthorized(reason)
 
 
+def _of(credential: Credential, error: Unauthorized) -> Unauthorized:
+    error.account_id = credential.account_id
+    return error
+
+
 class Authenticator:
     def __init__(
         self,
@@ -184,11 +189,11 @@ class Authenticator:
                 raise refused("unknown key", key, address)
             assert isinstance(credential, Credential)
             if not hmac.compare_digest(digest, credential.digest):
-                raise refused("wrong hash", key, address)
+                raise _of(credential, refused("wrong hash", key, address))
             if not credential.api_access:
-                raise refused("API access off", key, address)
+                raise _of(credential, refused("API access off", key, address))
             if credential.networks and not credential.admits(address()):
-                raise refused("address outside the allow-list", key, address)
+                raise _of(credential, refused("address outside the allow-list", key, address))
             return credential
         except Unauthorized:
             if throttle is not None:

@@ -96,9 +96,20 @@ return out
 
 
 class AuthThrottle:
-    def __init__(self, settings: Settings, *, clock: Clock) -> None:
-        self.limit = settings.auth_failure_limit
-        self.window_us = round(settings.auth_failure_window_seconds * SECOND)
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        limit: int | None = None,
+        window_seconds: float | None = None,
+        name: str = "authfail",
+    ) -> None:
+        """The v1 brake by default; ``limit``, ``window_seconds`` and ``name`` (its Redis
+        keys) make another (the panel's login brake counts e-mails and addresses)."""
+        self.limit = settings.auth_failure_limit if limit is None else limit
+        window = settings.auth_failure_window_seconds if window_seconds is None else window_seconds
+        self.window_us = round(window * SECOND)
         self._clock = clock
         #: address -> (window start, failures), oldest window first.
         self._windows: dict[str, tuple[int, int]] = {}
@@ -108,7 +119,7 @@ class AuthThrottle:
         self.blocking = False
         self._next_purge = 0
         self._redis: Redis | None = None
-        self._prefix = f"{settings.redis_prefix}:authfail"
+        self._prefix = f"{settings.redis_prefix}:{name}"
         self._redis_down_until = 0.0
         self._warned_at = -math.inf
         self._task: asyncio.Task[None] | None = None

@@ -117,6 +117,16 @@ def by_key(conn: Connection, key: str) -> Account | None:
     return _account(row) if row is not None else None
 
 
+def by_id(conn: Connection, account_id: int) -> Account | None:
+    row = conn.execute(select(*_COLUMNS).where(accounts.c.id == account_id)).first()
+    return _account(row) if row is not None else None
+
+
+def first_account(conn: Connection) -> Account | None:
+    row = conn.execute(select(*_COLUMNS).order_by(accounts.c.id).limit(1)).first()
+    return _account(row) if row is not None else None
+
+
 def delete(conn: Connection, key: str) -> None:
     """Delete an account and all it owns (the foreign keys cascade to its blacklist,
     counters, rate limit, orders, texts and messages; webhooks are removed here)."""

@@ -277,3 +277,36 @@ health_probes = Table(
     Column("probed_at", BigInteger, nullable=False),
     Column("padding", LargeBinary, nullable=False),
 )
+
+# -- the panel's users and sessions (migration 0011) -------------------------------------
+
+# A person who logs in to the panel: an admin sees every account; a user only theirs.
+# The password is kept as its argon2id hash (the encoded form, with its parameters).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Lowercase; compared as stored.
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True),
+    Column("admin", Boolean, nullable=False, server_default=sa_false()),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_users_account_id", "account_id"),
+)
+
+# A logged-in browser. The cookie carries a random token; only its SHA-256 is kept, so a
+# copy of the database opens no session. Logout, a password change and the user's
+# deletion end it. ``account_id`` is the account an admin is looking at.
+panel_sessions = Table(
+    "panel_sessions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("token_sha256", LargeBinary(32), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_panel_sessions_user_id", "user_id"),
+)
