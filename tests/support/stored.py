@@ -822,3 +822,24 @@ def has_table(url: str, name: str) -> bool:
         return sa.inspect(engine).has_table(name)
     finally:
         engine.dispose()
+
+
+# -- the panel's users and sessions -------------------------------------------------------
+
+
+async def user_rows(rt: Runtime) -> list[dict[str, Any]]:
+    from ileti.store.schema import users
+
+    def read(conn: sa.Connection) -> list[dict[str, Any]]:
+        return [dict(row) for row in conn.execute(sa.select(users)).mappings()]
+
+    return await rt.store.read(read)
+
+
+async def session_rows(rt: Runtime) -> list[dict[str, Any]]:
+    from ileti.store.schema import panel_sessions
+
+    def read(conn: sa.Connection) -> list[dict[str, Any]]:
+        return [dict(row) for row in conn.execute(sa.select(panel_sessions)).mappings()]
+
+    return await rt.store.read(read)
