@@ -4,16 +4,21 @@ expiry, a password change ending sessions, and what the dashboard shows."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import httpx
 import pytest
 
 from ileti.api.runtime import Runtime
+from ileti.config import Settings, parse_networks
 from ileti.services.accounts import Issued
 from tests.support.cli import ileti, ok
 from tests.support.clock import FakeClock
 from tests.support.http import auth
-from tests.support.panel_http import log_in, post_form
-from tests.support.runtime import asgi_client
+from tests.support.panel_http import csrf_of, log_in, post_form
+from tests.support.runtime import asgi_client, client_of, started
 from tests.support.stored import everything_as_text, session_rows, user_rows
 
 PASSWORD = "correct horse battery"
@@ -181,3 +186,49 @@ async def test_the_dashboard_counts_todays_orders_and_messages(
     assert "<dt>Bugünkü siparişler</dt><dd>1</dd>" in html
     assert "<dt>Bugünkü mesajlar</dt><dd>2</dd>" in html
     assert "<dt>Bakiye</dt><dd>98 kredi</dd>" in html
+
+
+async def test_demo_prints_a_panel_login_that_works(
+    runtime: Runtime, client: httpx.AsyncClient, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "demo.json"
+    args = ("demo", "--file", str(path), "--url", "http://127.0.0.1:18080")
+    first = ok(ileti(database_url, *args)).output
+    lines = first.splitlines()
+    at = lines.index("The web panel (log in with this e-mail and password):")
+    url, email, password = lines[at + 1].split()
+    assert (url, email) == ("http://127.0.0.1:18080/panel/", "demo@ileti.example")
+    assert json.loads(path.read_text())["panel_password"] == password
+    assert (await log_in(client, email, password)).status_code == 303
+    assert (await client.get("/panel/")).status_code == 200
+    # A second start keeps the password and the session.
+    second = ok(ileti(database_url, *args)).output
+    assert f"  http://127.0.0.1:18080/panel/  demo@ileti.example  {password}" in second
+    assert (await client.get("/panel/")).status_code == 200
+
+
+async def test_the_session_cookie_is_secure_behind_an_https_proxy(
+    settings: Settings, database_url: str
+) -> None:
+    """X-Forwarded-Proto from a trusted proxy (and only from one) makes the cookie Secure."""
+    proxied = replace(settings, trusted_proxies=parse_networks(["10.0.0.0/8"]))
+    async with started(proxied) as rt:
+        mine = await rt.accounts.create("acme")
+        create_user(database_url, "u@example.com", "--account", mine.account.key)
+        for peer, secure in (("10.1.2.3", True), ("192.0.2.1", False)):
+            async with client_of(rt, ip=peer) as client:
+                # ileti is spoken to in http; the header claims the browser used https.
+                client.headers["X-Forwarded-Proto"] = "https"
+                form = await client.get("/panel/login")
+                assert ("Secure" in form.headers["set-cookie"]) is secure
+                token = csrf_of(form.text)
+                answer = await client.post(
+                    "/panel/login",
+                    data={"csrf": token, "email": "u@example.com", "password": PASSWORD},
+                    headers={"Cookie": f"ileti_login_csrf={token}"},
+                )
+                assert answer.status_code == 303
+                cookie = answer.headers["set-cookie"]
+                assert cookie.startswith("ileti_session=")
+                assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+                assert ("Secure" in cookie.split(",")[0]) is secure
