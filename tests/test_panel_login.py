@@ -161,3 +161,22 @@ def test_login_guessing_is_braked_per_email(
             context.close()
         finally:
             site.close()
+
+
+def test_an_admin_picks_an_account_from_the_list(page: Any, panel_site: PanelSite) -> None:
+    chosen = panel_site.new_account(balance=777)
+    login(page, panel_site, panel_site.new_user(admin=True))
+    page.get_by_role("link", name="Hesaplar").click()
+    row = page.get_by_role("row").filter(has_text=chosen.key)
+    assert "777" in row.inner_text()
+    row.get_by_role("button", name=f"{chosen.name} hesabını göster").click()
+    page.wait_for_url(f"{panel_site.url}/panel/")
+    assert "777 kredi" in page.locator("dl.cards").inner_text()
+
+
+def test_a_user_has_no_list_of_accounts(page: Any, panel_site: PanelSite) -> None:
+    login(page, panel_site, panel_site.new_user(panel_site.new_account()))
+    assert page.get_by_role("link", name="Hesaplar").count() == 0
+    answer = page.goto(f"{panel_site.url}/panel/accounts")
+    assert answer is not None and answer.status == 404
+    assert page.get_by_role("heading", level=1).inner_text() == "Sayfa bulunamadı"
