@@ -232,3 +232,17 @@ async def test_the_session_cookie_is_secure_behind_an_https_proxy(
                 assert cookie.startswith("ileti_session=")
                 assert "HttpOnly" in cookie and "SameSite=lax" in cookie
                 assert ("Secure" in cookie.split(",")[0]) is secure
+
+
+async def test_a_browser_at_the_root_lands_on_the_panel(client: httpx.AsyncClient) -> None:
+    browser = await client.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert browser.status_code == 303 and browser.headers["location"] == "/panel/"
+    curl = await client.get("/", headers={"Accept": "*/*"})
+    assert curl.status_code == 200 and "The web panel: /panel/" in curl.text
+
+
+async def test_the_panel_is_gone_when_switched_off(settings: Settings) -> None:
+    async with started(replace(settings, panel=False)) as rt, client_of(rt) as client:
+        assert (await client.get("/panel/login")).status_code == 404
+        root = await client.get("/", headers={"Accept": "text/html"})
+        assert root.status_code == 200 and root.headers["content-type"].startswith("text/plain")
