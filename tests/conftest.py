@@ -263,3 +263,9 @@ def page(chromium: Any) -> Iterator[Any]:
         yield context.new_page()
     finally:
         context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API leaves its event loop set as the running
+    one while the session's Chromium is open, which the asyncio tests cannot run under."""
+    items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
