@@ -91,7 +91,7 @@ def test_the_api_access_switch_turns_the_api_off_and_on(page: Any, panel_site: P
     switch = page.get_by_label("API kullanımına izin ver", exact=True)
     assert switch.is_checked()
     assert "401" in page.get_by_text("Kapalıyken bu hesabın her API çağrısı").inner_text()
-    assert "0.1 saniye" in page.locator("main").inner_text()  # the site's refresh bound
+    assert "0,1 saniye" in page.locator("main").inner_text()  # the site's refresh bound
     assert page.locator("#your-address").inner_text() == "127.0.0.1"
     screenshot(page, "settings-access-tr-desktop")
 

@@ -59,7 +59,10 @@ def _propagation(ctx: Ctx) -> str:
     seconds = ctx.rt.settings.auth_refresh_seconds
     if seconds <= 0:
         return ctx.t("access.propagation_off")
-    return ctx.t("access.propagation", seconds=f"{seconds:g}")
+    shown = f"{seconds:g}"
+    return ctx.t(
+        "access.propagation", seconds=shown.replace(".", ",") if ctx.lang == "tr" else shown
+    )
 
 
 def _access_page(
