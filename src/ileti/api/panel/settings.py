@@ -55,6 +55,19 @@ def allow_list_entries(text: str) -> list[str]:
     return [entry for entry in text.replace(",", " ").split() if entry]
 
 
+def check_allow_list(text: str) -> tuple[str, ...]:
+    """The field's entries, each checked by the service's parser; FormInvalid naming
+    the bad ones (the first few)."""
+    entries = allow_list_entries(text)
+    bad = [entry for entry in entries if not _valid_network(entry)]
+    if bad:
+        named = ", ".join(bad[:BAD_ENTRIES_NAMED])
+        if len(bad) > BAD_ENTRIES_NAMED:
+            named += " …"
+        raise FormInvalid({"allow_ips": ("access.bad_entry", {"entries": named})})
+    return tuple(entries)
+
+
 def _propagation(ctx: Ctx) -> str:
     seconds = ctx.rt.settings.auth_refresh_seconds
     if seconds <= 0:
@@ -92,20 +105,14 @@ async def access(ctx: Ctx) -> Response:
         return _access_page(ctx, account)
     api_access = (await ctx.field("api_access")) == "1"
     text = await ctx.field("allow_ips")
-    entries = allow_list_entries(text)
     try:
-        bad = [entry for entry in entries if not _valid_network(entry)]
-        if bad:
-            named = ", ".join(bad[:BAD_ENTRIES_NAMED]) + (
-                " …" if len(bad) > BAD_ENTRIES_NAMED else ""
-            )
-            raise FormInvalid({"allow_ips": ("access.bad_entry", {"entries": named})})
+        entries = check_allow_list(text)
     except FormInvalid as invalid:
         return _access_page(
             ctx, account, status=422, errors=invalid.errors, api_access=api_access, allow_ips=text
         )
     try:
-        await ctx.rt.accounts.update(account.key, api_access=api_access, allow_ips=tuple(entries))
+        await ctx.rt.accounts.update(account.key, api_access=api_access, allow_ips=entries)
     except AccountNotFound:
         raise NotFound() from None
     return ctx.redirect(ACCESS, flash="form.saved")
