@@ -11,12 +11,14 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.panel import Account, PanelSite, User, login, screenshot
+from tests.support.panel import ADMIN_TOKEN, Account, PanelSite, User, login, screenshot
+from tests.support.processes import serving
 from tests.support.sms import DELIVERED_TO
 
 ACCESS = "/panel/settings/security/access"
@@ -106,6 +108,37 @@ def test_the_api_access_switch_turns_the_api_off_and_on(page: Any, panel_site: P
     page.get_by_role("button", name="Kaydet").click()
     assert page.get_by_role("status").inner_text() == "Kaydedildi."
     v1_becomes(panel_site, account, 200)
+
+
+def test_a_switch_change_reaches_another_instance_within_the_bound(
+    chromium: Any, tmp_path: Path
+) -> None:
+    """Two servers on one database with the documented default refresh (0.5 s): API
+    access switched off in one's panel is refused by the other within the bound (with
+    a little slack for the poll and the request)."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    env = {"ILETI_ADMIN_TOKEN": ADMIN_TOKEN, "ILETI_AUTH_FAILURE_LIMIT": "0"}
+    with serving(url, tmp_path, count=2, env=env) as (first, second):
+        site, other = PanelSite(first, url), PanelSite(second, url)
+        context = chromium.new_context(locale="tr-TR")
+        try:
+            account = site.new_account()
+            page = context.new_page()
+            login(page, site, site.new_user(account))
+            page.goto(site.url + ACCESS)
+            assert "0,5 saniye" in page.locator("main").inner_text()
+            assert v1_code(other, account) == 200
+            page.get_by_label("API kullanımına izin ver", exact=True).uncheck()
+            page.get_by_role("button", name="Kaydet").click()
+            assert page.get_by_role("status").inner_text() == "Kaydedildi."
+            saved = time.monotonic()
+            while v1_code(other, account) != 401:
+                assert time.monotonic() - saved < 1.5, "the other instance still answers 200"
+                time.sleep(0.02)
+        finally:
+            context.close()
+            site.close()
+            other.close()
 
 
 def test_the_allow_list_decides_which_addresses_may_call(page: Any, panel_site: PanelSite) -> None:
