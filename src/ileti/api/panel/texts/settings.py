@@ -71,8 +71,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "keys.rotate": ("Yenile", "Rotate"),
     "keys.stale": (
-        "Anahtar bu sayfa açıldıktan sonra zaten yenilenmiş; yeniden yenilenmedi.",
-        "The key was already rotated after this page was opened; it was not rotated again.",
+        "Anahtar bu sayfa açıldıktan sonra zaten yenilenmiş; yeniden yenilenmedi. Yeni "
+        "hash'i kaydetmediyseniz yeniden yenileyin.",
+        "The key was already rotated after this page was opened; it was not rotated again. "
+        "If you did not note the new hash, rotate again.",
     ),
     "keys.rotated_title": ("Yeni API bilgileri", "New API credentials"),
     "keys.rotated_once": (
