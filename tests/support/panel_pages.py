@@ -89,6 +89,8 @@ class Seeded:
     account: Account
     user: User
     ids: dict[str, int] = field(default_factory=dict)
+    #: What was entered as data (message texts): Turkish on any page, in any language.
+    entered: list[str] = field(default_factory=list)
 
 
 def _send(site: PanelSite, account: Account, text: str, numbers: list[str], at: str = "") -> int:
@@ -114,9 +116,10 @@ def seed(site: PanelSite) -> Seeded:
         answer = site.v1("add-blacklist", account, blacklist={"number": number})
         assert answer.status_code == 200, answer.text
     text = "Doğrulama kodunuz: 482913. Şifrenizi kimseyle paylaşmayın. 🙂"
+    later = "Yarın görüşmek üzere"
     order_id = _send(site, account, text, ["+905331234567", "05441234567", listed[0]])
     tomorrow = (datetime.now() + timedelta(days=1)).strftime("%d/%m/%Y 10:00")
-    scheduled_id = _send(site, account, "Yarın görüşmek üzere", ["05441234567"], tomorrow)
+    scheduled_id = _send(site, account, later, ["05441234567"], tomorrow)
     found = site.control("GET", "/outbox", params={"key": account.key, "order": order_id})
     assert found.status_code == 200, found.text
     message_id = found.json()["messages"][0]["id"]
@@ -124,6 +127,7 @@ def seed(site: PanelSite) -> Seeded:
         account,
         user,
         {"order_id": order_id, "scheduled_id": scheduled_id, "message_id": message_id},
+        [text, later],
     )
 
 
