@@ -58,7 +58,6 @@ PAGES: tuple[PanelPage, ...] = (
     PanelPage("keys", "/panel/settings/keys", planned=True),
     PanelPage("sending", "/panel/settings/sending", planned=True),
     PanelPage("blacklist", "/panel/blacklist", planned=True),
-    PanelPage("blacklist-import", "/panel/blacklist/import", planned=True),
     PanelPage("orders", "/panel/orders", planned=True),
     PanelPage("order", "/panel/orders/{order_id}", planned=True),
     PanelPage("order-scheduled", "/panel/orders/{scheduled_id}", planned=True),
