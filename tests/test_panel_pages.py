@@ -30,7 +30,7 @@ VIEWS = {"desktop": DESKTOP, "phone": PHONE}
 #: axe-core impacts that fail a page.
 BLOCKING = ("serious", "critical")
 
-Contexts = Callable[[str, str, bool], Any]
+Contexts = Callable[[str, str, str], Any]
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +40,19 @@ def seeded(panel_site: PanelSite) -> Seeded:
 
 @pytest.fixture(scope="module")
 def contexts(chromium: Any, panel_site: PanelSite, seeded: Seeded) -> Iterator[Contexts]:
-    """Browser contexts by (language, width, logged in), each made (and logged in) once."""
-    made: dict[tuple[str, str, bool], Any] = {}
+    """Browser contexts by (language, width, role), each made (and logged in) once."""
+    made: dict[tuple[str, str, str], Any] = {}
+    users = {"user": seeded.user, "admin": seeded.admin}
 
-    def get(lang: str, view: str, logged_in: bool) -> Any:
-        key = (lang, view, logged_in)
+    def get(lang: str, view: str, role: str) -> Any:
+        key = (lang, view, role)
         if key not in made:
             context = chromium.new_context(viewport=VIEWS[view], locale="tr-TR")
             context.set_default_timeout(10_000)
             context.add_cookies([{"name": "ileti_lang", "value": lang, "url": panel_site.url}])
-            if logged_in:
+            if role in users:
                 first = context.new_page()
-                login(first, panel_site, seeded.user)
+                login(first, panel_site, users[role])
                 first.close()
             made[key] = context
         return made[key]
@@ -160,7 +161,7 @@ def test_page_is_accessible_fits_and_is_shot(
     lang: str,
     view: str,
 ) -> None:
-    page = contexts(lang, view, entry.login).new_page()
+    page = contexts(lang, view, entry.role).new_page()
     try:
         open_page(page, panel_site, seeded, entry)
         assert page.locator("html").get_attribute("lang") == lang
@@ -207,7 +208,7 @@ FOCUSED = """() => {
 def test_page_works_by_keyboard(
     contexts: Contexts, panel_site: PanelSite, seeded: Seeded, entry: PanelPage
 ) -> None:
-    page = contexts("tr", "desktop", entry.login).new_page()
+    page = contexts("tr", "desktop", entry.role).new_page()
     try:
         open_page(page, panel_site, seeded, entry)
         controls = page.evaluate(FOCUSABLE)

@@ -34,8 +34,8 @@ class PanelPage:
     name: str
     #: The path; ``{order_id}``, ``{scheduled_id}``, ``{message_id}`` are the seeded ids.
     path: str
-    #: Opened by a logged-in user of the seeded account (False: logged out).
-    login: bool = True
+    #: Who opens it: "user" (of the seeded account), "admin", or "anonymous".
+    role: str = "user"
     #: The status the page answers with.
     status: int = 200
     #: A form posted instead of a GET (fields besides ``csrf``; ``csrf`` here wins).
@@ -48,7 +48,7 @@ class PanelPage:
 
 
 PAGES: tuple[PanelPage, ...] = (
-    PanelPage("login", "/panel/login", login=False),
+    PanelPage("login", "/panel/login", role="anonymous"),
     PanelPage("dashboard", "/panel/"),
     # A user posting the admin's account switch: the panel's 404 page.
     PanelPage("error-404", "/panel/account", status=404, post={"key": "no-such-account"}),
@@ -64,6 +64,7 @@ PAGES: tuple[PanelPage, ...] = (
     PanelPage("outbox", "/panel/outbox", planned=True),
     PanelPage("message", "/panel/outbox/{message_id}", planned=True),
     PanelPage("sandbox", "/panel/sandbox", planned=True),
+    PanelPage("accounts", "/panel/accounts", role="admin"),
 )
 LANGS = ("tr", "en")
 
@@ -83,10 +84,11 @@ def skip_not_built(page: PanelPage) -> None:
 
 @dataclass
 class Seeded:
-    """One account with something on every page, and a user of it."""
+    """One account with something on every page, a user of it, and an admin."""
 
     account: Account
     user: User
+    admin: User
     ids: dict[str, int] = field(default_factory=dict)
     #: What was entered as data (message texts): Turkish on any page, in any language.
     entered: list[str] = field(default_factory=list)
@@ -125,6 +127,7 @@ def seed(site: PanelSite) -> Seeded:
     return Seeded(
         account,
         user,
+        site.new_user(admin=True),
         {"order_id": order_id, "scheduled_id": scheduled_id, "message_id": message_id},
         [text, later],
     )
