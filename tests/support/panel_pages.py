@@ -1,0 +1,156 @@
+"""Every panel page, in one table, with what it needs seeded: the accessibility,
+phone-width, keyboard, screenshot (tests/test_panel_pages.py) and text
+(tests/test_panel_texts.py) checks run over each row. A new page is covered by adding
+one row to :data:`PAGES`.
+
+A page that another branch builds answers a plain-text 404 from the router until it is
+merged: :func:`not_built` tells that apart from the panel's own 404 page, and the checks
+skip such a page with "not built yet" (``ILETI_TEST_PANEL_ALL_PAGES=1`` makes it a
+failure instead; the integrator sets that once every page is merged).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.support.panel import Account, PanelSite, User
+
+#: Turkish-only letters: none may appear in an English page's own words.
+TURKISH_ONLY = re.compile("[ğşıİçöüĞŞÇÖÜ]")
+
+
+@dataclass(frozen=True)
+class PanelPage:
+    """One page of the panel as a user opens it."""
+
+    #: The screenshots' stem: ``<name>-<lang>-<desktop|phone>.png``.
+    name: str
+    #: The path; ``{order_id}``, ``{scheduled_id}``, ``{message_id}`` are the seeded ids.
+    path: str
+    #: Who opens it: "user" (of the seeded account), "admin", or "anonymous".
+    role: str = "user"
+    #: The status the page answers with.
+    status: int = 200
+    #: A form posted instead of a GET (fields besides ``csrf``; ``csrf`` here wins).
+    post: dict[str, str] | None = None
+    #: Built on another branch: a router 404 means "not built yet" (skipped).
+    planned: bool = False
+
+    def url_path(self, seeded: Seeded) -> str:
+        return self.path.format(**seeded.ids)
+
+
+PAGES: tuple[PanelPage, ...] = (
+    PanelPage("login", "/panel/login", role="anonymous"),
+    PanelPage("dashboard", "/panel/"),
+    # A user posting the admin's account switch: the panel's 404 page.
+    PanelPage("error-404", "/panel/account", status=404, post={"key": "no-such-account"}),
+    # A form with a wrong CSRF token: the panel's 403 page.
+    PanelPage("error-403", "/panel/logout", status=403, post={"csrf": "wrong-token"}),
+    PanelPage("access", "/panel/settings/security/access", planned=True),
+    PanelPage("keys", "/panel/settings/keys", planned=True),
+    PanelPage("sending", "/panel/settings/sending", planned=True),
+    PanelPage("blacklist", "/panel/blacklist", planned=True),
+    PanelPage("orders", "/panel/orders", planned=True),
+    PanelPage("order", "/panel/orders/{order_id}", planned=True),
+    PanelPage("order-scheduled", "/panel/orders/{scheduled_id}", planned=True),
+    PanelPage("outbox", "/panel/outbox", planned=True),
+    PanelPage("message", "/panel/outbox/{message_id}", planned=True),
+    PanelPage("sandbox", "/panel/sandbox", planned=True),
+    PanelPage("accounts", "/panel/accounts", role="admin"),
+)
+LANGS = ("tr", "en")
+
+
+def not_built(page: PanelPage, status: int, content_type: str) -> bool:
+    """Whether an answer is the router's 404 for a page this branch lacks (not the
+    panel's own 404 page, which is HTML)."""
+    return page.planned and status == 404 and not content_type.startswith("text/html")
+
+
+def skip_not_built(page: PanelPage) -> None:
+    message = f"{page.path}: not built yet on this branch"
+    if os.environ.get("ILETI_TEST_PANEL_ALL_PAGES"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@dataclass
+class Seeded:
+    """One account with something on every page, a user of it, and an admin."""
+
+    account: Account
+    user: User
+    admin: User
+    ids: dict[str, int] = field(default_factory=dict)
+    #: What was entered as data (message texts): Turkish on any page, in any language.
+    entered: list[str] = field(default_factory=list)
+
+
+def _send(site: PanelSite, account: Account, text: str, numbers: list[str], at: str = "") -> int:
+    body = {
+        "sender": "ILETI",
+        "sendDateTime": at,
+        "iys": "0",
+        "message": {"text": text, "receipents": {"number": numbers}},
+    }
+    answer = site.v1("send-sms", account, order=body)
+    data = answer.json()["response"]
+    assert answer.status_code == 200, data
+    return int(data["order"]["id"])
+
+
+def seed(site: PanelSite) -> Seeded:
+    """An account with blacklisted numbers, a sent order (one recipient skipped as
+    blacklisted), a scheduled one and their messages; its user."""
+    account = site.new_account(name="checks-" + secrets.token_hex(3), balance=5000)
+    user = site.new_user(account)
+    listed = ["+905321112233", "+905321112234", "+905321112235"]
+    for number in listed:
+        answer = site.v1("add-blacklist", account, blacklist={"number": number})
+        assert answer.status_code == 200, answer.text
+    text = "Doğrulama kodunuz: 482913. Şifrenizi kimseyle paylaşmayın. 🙂"
+    later = "Yarın görüşmek üzere"
+    order_id = _send(site, account, text, ["+905331234567", "05441234567", listed[0]])
+    tomorrow = (datetime.now() + timedelta(days=1)).strftime("%d/%m/%Y 10:00")
+    scheduled_id = _send(site, account, later, ["05441234567"], tomorrow)
+    found = site.control("GET", "/outbox", params={"key": account.key, "order": order_id})
+    assert found.status_code == 200, found.text
+    message_id = found.json()["messages"][0]["id"]
+    return Seeded(
+        account,
+        user,
+        site.new_user(admin=True),
+        {"order_id": order_id, "scheduled_id": scheduled_id, "message_id": message_id},
+        [text, later],
+    )
+
+
+def login_client(site: PanelSite, user: User, lang: str) -> httpx.Client:
+    """An HTTP client logged in through the login form (its CSRF cookie and token), with
+    the language cookie set."""
+    client = httpx.Client(base_url=site.url, timeout=30, cookies={"ileti_lang": lang})
+    form = client.get("/panel/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None, form.text
+    answer = client.post(
+        "/panel/login",
+        data={"csrf": token.group(1), "email": user.email, "password": user.password},
+        headers={"Origin": site.url},
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def session_csrf(client: httpx.Client) -> str:
+    """The CSRF token of a logged-in client's session (from the dashboard's forms)."""
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/panel/").text)
+    assert token is not None
+    return token.group(1)
