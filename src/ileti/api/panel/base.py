@@ -191,6 +191,11 @@ def _lang_of(request: Request) -> Lang:
     return language(request.cookies.get(LANG_COOKIE))
 
 
+def request_language(request: Request) -> Lang:
+    """The language a request's pages are shown in (its cookie; Turkish by default)."""
+    return _lang_of(request)
+
+
 def error_page(ctx: Ctx, status: int) -> HTMLResponse:
     return ctx.render("error.html", status=status, status_code=status)
 

@@ -46,6 +46,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Aradığınız sayfa yok ya da bu hesaba ait değil.",
         "The page does not exist or does not belong to this account.",
     ),
+    "error.405.title": ("Bu yöntem kullanılamaz", "Method not allowed"),
+    "error.405.text": (
+        "Bu adres bu isteği kabul etmiyor; sayfayı menüden açın.",
+        "This address does not take this request; open the page from the menu.",
+    ),
     "error.500.title": ("Beklenmeyen hata", "Unexpected error"),
     "error.500.text": (
         "Bir hata oluştu ve kaydedildi. Değişiklik yapılmadı.",
