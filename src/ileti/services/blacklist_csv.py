@@ -23,12 +23,14 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 #: How much of the file's start decides the separator and the header.
 SAMPLE_BYTES = 64 * 1024
 SAMPLE_LINES = 50
 SEPARATORS = (";", "\t", ",")
+#: ``progress`` is called every this many lines (and at the end).
+PROGRESS_LINES = 1000
 #: A header cell naming the number's column starts with one of these (casefolded).
 NUMBER_HEADERS = ("number", "numara", "telefon", "gsm", "cep", "phone", "mobile", "msisdn", "tel")
 
@@ -55,8 +57,7 @@ class Layout:
     size: int  # bytes
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One non-empty line: its line number, the raw value of the number's column, and
     why it cannot be a number before parsing (``missing``: no such column, ``empty``,
     ``scientific``: Excel's 5,33E+11, ``unreadable``: not a CSV record), or None."""
@@ -87,7 +88,7 @@ def detect_encoding(handle: BinaryIO) -> tuple[str, int]:
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     size = 0
-    while chunk := handle.read(1 << 20):
+    while chunk := handle.read(256 * 1024):
         size += len(chunk)
         if b"\x00" in chunk:
             raise CsvRefused("binary")
@@ -190,6 +191,8 @@ def rows(
     )
     reader = csv.reader(text, delimiter=layout.delimiter)
     header_pending = layout.header
+    column = layout.column
+    reported = 0
     try:
         while True:
             try:
@@ -199,24 +202,26 @@ def rows(
             except csv.Error:  # a field longer than csv's limit, an unclosed quote
                 yield Row(reader.line_num, "", "unreadable")
                 continue
-            if progress is not None:
+            if progress is not None and reader.line_num >= reported + PROGRESS_LINES:
+                reported = reader.line_num
                 progress(counting.count)
-            cells = [_clean(cell) for cell in record]
-            if not any(cells):
-                continue
             if header_pending:
-                header_pending = False
+                if any(cell.strip().lstrip("\ufeff") for cell in record):
+                    header_pending = False
                 continue
-            if layout.column >= len(cells):
-                yield Row(reader.line_num, "", "missing")
-                continue
-            value = cells[layout.column]
-            if not value:
-                yield Row(reader.line_num, value, "empty")
-            elif _SCIENTIFIC.match(value):
-                yield Row(reader.line_num, value, "scientific")
-            else:
-                yield Row(reader.line_num, value)
+            if column < len(record):
+                value = _clean(record[column])
+                if value:
+                    if ("e" in value or "E" in value) and _SCIENTIFIC.match(value):
+                        yield Row(reader.line_num, value, "scientific")
+                    else:
+                        yield Row(reader.line_num, value)
+                    continue
+            if not any(cell.strip().lstrip("\ufeff") for cell in record):
+                continue  # an empty line
+            yield Row(reader.line_num, "", "empty" if column < len(record) else "missing")
+        if progress is not None:
+            progress(counting.count)
     finally:
         text.detach()
 
