@@ -22,6 +22,7 @@ from ileti.store.schema import blacklist, blacklist_counters
 Cursor = tuple[int, int]
 
 _entry_key = tuple_(blacklist.c.blocked_at, blacklist.c.number)
+_MAX_NUMBER = 2**63 - 1
 _COLUMNS = (blacklist.c.number, blacklist.c.blocked_at, blacklist.c.source)
 
 
@@ -106,6 +107,13 @@ def keyset(
     """Up to ``limit`` entries, newest first, blocked from ``since`` (inclusive) to
     ``until`` (exclusive): those just older than ``older_than`` (the next page) or, with
     ``newer_than``, those just newer (the previous page), still newest first."""
+    # A cursor and the range's bound on the same side are folded into one row-value
+    # bound, so that the index range starts at the cursor (SQLite would otherwise start
+    # at the date and filter its way to the cursor).
+    if older_than is not None and until is not None:
+        older_than, until = min(older_than, (until, 0)), None
+    if newer_than is not None and since is not None:
+        newer_than, since = max(newer_than, (since - 1, _MAX_NUMBER)), None
     conditions = [blacklist.c.account_id == account_id]
     if since is not None:
         conditions.append(blacklist.c.blocked_at >= since)
