@@ -55,6 +55,7 @@ class Layout:
     column: int  # the number's column, from 0
     header: bool  # whether the first non-empty line is a header
     size: int  # bytes
+    separated: bool = True  # False: one column, no separator found
 
 
 class Row(NamedTuple):
@@ -147,15 +148,16 @@ def inspect(handle: BinaryIO) -> Layout:
         raise CsvRefused("empty")
     counts = {sep: sum(1 for line in lines if sep in line) for sep in SEPARATORS}
     delimiter = max(SEPARATORS, key=lambda sep: counts[sep])
-    if counts[delimiter] * 2 < len(lines):
+    separated = counts[delimiter] * 2 >= len(lines)
+    if not separated:
         # In a minority of lines: one column (a number written as 5,33E+11 is not split).
         delimiter = next((sep for sep in SEPARATORS if counts[sep] == 0), delimiter)
     first = next(csv.reader([lines[0]], delimiter=delimiter), [])
     for index, cell in enumerate(first):
         if _names_number(cell):
-            return Layout(encoding, delimiter, index, True, size)
+            return Layout(encoding, delimiter, index, True, size, separated)
     header = bool(first) and not any(ch.isdigit() for ch in _clean(first[0]))
-    return Layout(encoding, delimiter, 0, header, size)
+    return Layout(encoding, delimiter, 0, header, size, separated)
 
 
 class _Counting(io.RawIOBase):

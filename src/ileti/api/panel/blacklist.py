@@ -233,7 +233,11 @@ def routes(rt: Runtime) -> list[Route]:
                 encoding={"utf-8-sig": "UTF-8", "cp1254": "Windows-1254", "utf-16": "UTF-16"}[
                     layout.encoding
                 ],
-                delimiter=ctx.t(f"blacklist.sep.{_SEPARATOR_KEYS[layout.delimiter]}"),
+                delimiter=ctx.t(
+                    f"blacklist.sep.{_SEPARATOR_KEYS[layout.delimiter]}"
+                    if layout.separated
+                    else "blacklist.sep.none"
+                ),
                 column=layout.column + 1,
                 header=ctx.t("form.yes") if layout.header else ctx.t("form.no"),
             ),

@@ -135,6 +135,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "blacklist.sep.comma": ("virgül", "comma"),
     "blacklist.sep.semicolon": ("noktalı virgül", "semicolon"),
     "blacklist.sep.tab": ("sekme", "tab"),
+    "blacklist.sep.none": ("yok (tek sütun)", "none (one column)"),
     "blacklist.reason.invalid": ("Türk cep telefonu numarası değil", "not a Turkish mobile number"),
     "blacklist.reason.empty": ("numara sütunu boş", "the number's column is empty"),
     "blacklist.reason.missing": ("numara sütunu yok", "no number column on this line"),
