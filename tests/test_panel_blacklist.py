@@ -321,3 +321,28 @@ def test_the_page_in_english_and_at_phone_width(page: Any, panel_site: PanelSite
     screenshot(page, "blacklist-en-phone")
     page.set_viewport_size({"width": 1280, "height": 900})
     screenshot(page, "blacklist-en-desktop")
+
+
+def test_a_long_import_shows_its_progress_until_it_ends(
+    page: Any, panel_site: PanelSite, tmp_path: Path
+) -> None:
+    """A file that takes longer than the form waits: the job's page shows a progress
+    bar fed by the progress URL, and reloads itself with the result when it ends."""
+    account = panel_site.new_account()
+    open_page(page, panel_site, account)
+    path = tmp_path / "big.csv"
+    path.write_text("".join(f"0544{n:07d}\n" for n in range(200_000)))
+    page.get_by_label("CSV dosyası", exact=True).set_input_files(str(path))
+    with page.expect_response(re.compile(r".*/import/[^/]+/progress$"), timeout=30_000) as polled:
+        page.get_by_role("button", name="İçe aktar", exact=True).click()
+        page.wait_for_url(re.compile(r".*/panel/blacklist/import/[^/]+$"))
+        assert page.locator("#job-state").inner_text() == "İşleniyor…"
+        assert page.locator("#job-bar").is_visible()
+    progress = polled.value.json()
+    assert progress["state"] in ("running", "done") and 0 <= progress["percent"] <= 100
+    screenshot(page, "blacklist-import-running-tr-desktop")
+    page.get_by_text("İçe aktarma bitti.").wait_for(timeout=120_000)
+    assert page.locator('[data-count="added"]').inner_text() == "200000"
+    assert page.locator("#blacklist-count").count() == 0  # still the job's page
+    page.goto(f"{panel_site.url}/panel/blacklist")
+    assert page.locator("#blacklist-count").inner_text() == "200000"
