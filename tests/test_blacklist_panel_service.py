@@ -144,3 +144,14 @@ async def test_an_unreadable_file_starts_no_job_and_one_import_runs_at_a_time(
     await jobs.wait(job, 120)
     assert (job.state, job.added) == ("done", 50_000)
     assert await BlacklistPanel(runtime.store).count(account.account.id) == 50_000
+
+
+async def test_a_file_over_the_upload_limit_is_refused(
+    runtime: Runtime, account: Issued, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(panel, "MAX_UPLOAD_BYTES", 100)
+    jobs = ImportJobs(runtime.store, clock=runtime.clock)
+    with pytest.raises(CsvRefused) as caught:
+        await jobs.start(account.account.id, "x.csv", io.BytesIO(b"05331234567\n" * 10), labels)
+    assert caught.value.code == "too_large"
+    assert await BlacklistPanel(runtime.store).count(account.account.id) == 0

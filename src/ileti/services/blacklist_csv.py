@@ -39,7 +39,8 @@ _SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 
 class CsvRefused(Exception):
     """The file cannot be read as a list of numbers. ``code``: ``workbook`` (an Excel
-    .xlsx/.xls file), ``binary`` (not text), ``empty``."""
+    .xlsx/.xls file), ``binary`` (not text), ``empty``, ``too_large`` (an import's
+    upload over its limit)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)

@@ -22,6 +22,7 @@ import secrets
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ PAGE_SIZE = 50
 MAX_LINES = 1000
 CHUNK = 5000
 PROBLEMS_SHOWN = 200
+#: The largest file imported (about 10,000,000 lines).
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 #: How long an ended import's page and results stay.
 JOB_SECONDS = 3600
 #: The most jobs an instance keeps (the oldest ended ones go first).
@@ -221,6 +224,7 @@ class ImportJobs:
         self._clock = clock
         self._jobs: dict[str, ImportJob] = {}
         self._dir = Path(tempfile.mkdtemp(prefix="ileti-imports-"))
+        weakref.finalize(self, shutil.rmtree, self._dir, True)
 
     def get(self, account_id: int, job_id: str) -> ImportJob | None:
         job = self._jobs.get(job_id)
@@ -253,8 +257,13 @@ class ImportJobs:
 
         def copy_and_inspect() -> Layout:
             upload.seek(0)
+            copied = 0
             with source.open("wb") as out:
-                shutil.copyfileobj(upload, out, 1 << 20)
+                while block := upload.read(1 << 20):
+                    copied += len(block)
+                    if copied > MAX_UPLOAD_BYTES:
+                        raise CsvRefused("too_large")
+                    out.write(block)
             with source.open("rb") as handle:
                 return inspect(handle)
 

@@ -94,6 +94,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This is not a text file. Save the list as CSV and upload that.",
     ),
     "blacklist.refused.empty": ("Dosya boş.", "The file is empty."),
+    "blacklist.refused.too_large": (
+        "Dosya çok büyük (en fazla 256 MB). Listeyi birkaç dosyaya bölün.",
+        "The file is too large (256 MB at most). Split the list into several files.",
+    ),
     "blacklist.import_running": (
         "Bu hesabın süren bir içe aktarması var; bitmesini bekleyin.",
         "An import of this account is still running; wait for it to end.",
