@@ -65,6 +65,8 @@ class ImportRunning(Exception):
 
 @dataclass(frozen=True)
 class Page:
+    #: The account's kept count (all entries, whatever the range).
+    count: int
     entries: list[BlacklistEntry]
     #: Cursors of the previous (newer) and next (older) pages, or None.
     newer: panel_store.Cursor | None
@@ -101,6 +103,7 @@ class BlacklistPanel:
         ``newer_than`` and fewer than ``size`` newer entries, the first page."""
 
         def read(conn: Any) -> Page:
+            total = panel_store.count(conn, account_id)
             found = panel_store.keyset(
                 conn,
                 account_id,
@@ -115,11 +118,9 @@ class BlacklistPanel:
                     found = panel_store.keyset(
                         conn, account_id, since=since, until=until, limit=size + 1
                     )
-                    return _page(found, size, first=True)
-                return Page(
-                    found[1:], newer=_key(found[1]), older=_key(found[-1]) if found else None
-                )
-            return _page(found, size, first=older_than is None)
+                    return _page(total, found, size, first=True)
+                return Page(total, found[1:], newer=_key(found[1]), older=_key(found[-1]))
+            return _page(total, found, size, first=older_than is None)
 
         return await self._store.read(read)
 
@@ -157,11 +158,11 @@ def _key(entry: BlacklistEntry) -> panel_store.Cursor:
     return (entry.blocked_at, entry.number)
 
 
-def _page(found: list[BlacklistEntry], size: int, *, first: bool) -> Page:
+def _page(total: int, found: list[BlacklistEntry], size: int, *, first: bool) -> Page:
     shown = found[:size]
     older = _key(shown[-1]) if len(found) > size else None
     newer = None if first or not shown else _key(shown[0])
-    return Page(shown, newer=newer, older=older)
+    return Page(total, shown, newer=newer, older=older)
 
 
 # -- imports ------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def routes(rt: Runtime) -> list[Route]:
             status=status,
             errors=errors,
             values=values,
-            count=await service.count(account.id),
+            count=listing.count,
             search=search,
             listing=listing,
             filtered=bool(filters),

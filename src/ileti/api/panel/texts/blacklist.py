@@ -31,17 +31,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Bitiş tarihi başlangıçtan önce olamaz.",
         "The end date cannot be before the start date.",
     ),
-    "blacklist.filtered": (
-        "{start} – {end} arasında eklenenler gösteriliyor.",
-        "Showing the numbers added from {start} to {end}.",
-    ),
-    "blacklist.any": ("…", "…"),
     "blacklist.number": ("Numara", "Number"),
     "blacklist.blocked_at": ("Eklenme zamanı", "Added at"),
     "blacklist.source": ("Kaynak", "Source"),
     "blacklist.actions": ("İşlem", "Action"),
     "blacklist.remove": ("Kaldır", "Remove"),
-    "blacklist.remove_number": ("{number} numarasını kaldır", "Remove {number}"),
     "blacklist.empty": ("Kara listede numara yok.", "No number is blacklisted."),
     "blacklist.empty_range": (
         "Bu tarihlerde eklenen numara yok.",
@@ -61,10 +55,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "blacklist.line": ("satır {line} ({value})", "line {line} ({value})"),
     "blacklist.too_many": ("En fazla 1000 numara girilebilir.", "At most 1000 numbers."),
     "blacklist.added": ("Numaralar kara listeye eklendi.", "The numbers were blacklisted."),
-    "blacklist.added_some": (
-        "Eklendi: {added}; zaten listedeydi: {already}.",
-        "Added: {added}; already listed: {already}.",
-    ),
     "blacklist.removed": ("Numara kara listeden kaldırıldı.", "The number was removed."),
     "blacklist.remove_by_number": ("Numara kaldır", "Remove a number"),
     "blacklist.remove_label": ("Kaldırılacak numara", "Number to remove"),
@@ -164,6 +154,5 @@ TEXTS: dict[str, tuple[str, str]] = {
     "blacklist.src.keyword": ("ret SMS'i", "opt-out SMS"),
     "blacklist.src.panel": ("panel", "panel"),
     "blacklist.add_this": ("Bu numarayı ekle", "Add this number"),
-    "blacklist.showing": ("Bu sayfada {n} numara.", "{n} numbers on this page."),
     "blacklist.pages": ("Sayfalar", "Pages"),
 }
