@@ -1,0 +1,213 @@
+"""The sandbox outbox in a real browser: messages sent through the API appear in the
+open page without a reload (from this server and from another process on the same
+database), the search by recipient, sender and text, and a message's part breakdown."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support.panel import PHONE, SERVER_ENV, Account, PanelSite, login, screenshot
+from tests.support.processes import serving
+
+LIVE = "#outbox-rows tr"
+
+
+def send(
+    site: PanelSite,
+    account: Account,
+    text: str,
+    *numbers: str,
+    sender: str = "ILETI",
+    url: str | None = None,
+) -> str:
+    body = {
+        "sender": sender,
+        "sendDateTime": "",
+        "iys": "0",
+        "message": {"text": text, "receipents": {"number": list(numbers)}},
+    }
+    if url is None:
+        answer = site.v1("send-sms", account, order=body)
+    else:
+        request = {"request": {"authentication": account.auth(), "order": body}}
+        answer = site.http.post(f"{url}/v1/send-sms/json", json=request)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["response"]["order"]["id"])
+
+
+def open_outbox(page: Any, site: PanelSite, query: str = "") -> None:
+    page.goto(f"{site.url}/panel/outbox{query}")
+    page.wait_for_function(
+        "document.getElementById('outbox-live')?.textContent.startsWith('Canlı')"
+    )
+
+
+def test_a_message_sent_through_the_api_appears_without_reload(
+    page: Any, panel_site: PanelSite
+) -> None:
+    account = panel_site.new_account()
+    login(page, panel_site, panel_site.new_user(account))
+    open_outbox(page, panel_site)
+    assert page.get_by_role("heading", level=1).inner_text() == "Sandbox giden kutusu"
+    assert page.get_by_text("Mesaj yok.").is_visible()
+    page.evaluate("window.notReloaded = true")
+    text = f"Kodunuz {secrets.randbelow(10**6):06d}"
+    send(panel_site, account, text, "05320000001")
+    row = page.locator(LIVE).filter(has_text=text)
+    row.wait_for(timeout=2000)  # within 2 s, no reload
+    assert page.evaluate("window.notReloaded") is True
+    assert "+905320000001" in row.inner_text() and "ILETI" in row.inner_text()
+    assert not page.get_by_text("Mesaj yok.").is_visible()
+    assert "Yeni mesaj: 1" in page.locator("#outbox-live").inner_text()
+    screenshot(page, "outbox-tr-desktop")
+
+
+def test_the_live_page_keeps_to_its_filters(page: Any, panel_site: PanelSite) -> None:
+    account = panel_site.new_account()
+    login(page, panel_site, panel_site.new_user(account))
+    open_outbox(page, panel_site, "?recipient=0532+000+00+02")
+    send(panel_site, account, "başka bir alıcıya", "05320000003")
+    send(panel_site, account, "bu alıcıya", "05320000002")
+    page.locator(LIVE).filter(has_text="bu alıcıya").wait_for(timeout=2000)
+    time.sleep(0.3)
+    assert page.locator(LIVE).count() == 1
+
+
+def test_a_message_stored_by_another_process_appears_within_a_second(
+    page: Any, panel_site: PanelSite, tmp_path: Path
+) -> None:
+    """Another ``ileti serve`` on the same database stores the message: the open page
+    shows it within 1 s of the API's answer (the figure is printed)."""
+    account = panel_site.new_account()
+    login(page, panel_site, panel_site.new_user(account))
+    open_outbox(page, panel_site)
+    with serving(panel_site.database_url, tmp_path, env=SERVER_ENV) as (other,):
+        figures = []
+        for n in range(5):
+            text = f"öteki süreç {n} {secrets.token_hex(3)}"
+            send(panel_site, account, text, f"0532000010{n}", url=other.url)
+            stored = time.monotonic()
+            page.locator(LIVE).filter(has_text=text).wait_for(timeout=2000)
+            figures.append(time.monotonic() - stored)
+    print(f"live outbox, another process: {', '.join(f'{f * 1000:.0f} ms' for f in figures)}")
+    assert max(figures) < 1.0
+
+
+def test_search_by_recipient_sender_and_text(page: Any, panel_site: PanelSite) -> None:
+    account = panel_site.new_account(senders=["ILETI", "DIGER"])
+    tag = secrets.token_hex(3)
+    send(panel_site, account, f"ilk {tag}", "05320000011")
+    send(panel_site, account, f"ikinci {tag}", "05320000012", sender="DIGER")
+    send(panel_site, account, f"üçüncü {tag}", "05320000013")
+    login(page, panel_site, panel_site.new_user(account))
+    page.goto(f"{panel_site.url}/panel/outbox")
+    assert page.locator(LIVE).count() == 3
+    # A recipient in another accepted form finds its message.
+    page.get_by_label("Alıcı").fill("+90 532 000 00 13")
+    page.get_by_role("button", name="Ara").click()
+    assert page.locator(LIVE).count() == 1
+    assert "üçüncü" in page.locator(LIVE).inner_text()
+    page.goto(f"{panel_site.url}/panel/outbox?sender=DIGER")
+    assert page.locator(LIVE).count() == 1 and "ikinci" in page.locator(LIVE).inner_text()
+    page.goto(f"{panel_site.url}/panel/outbox")
+    page.get_by_label("Metin").fill("ilk ")
+    page.get_by_role("button", name="Ara").click()
+    assert page.locator(LIVE).count() == 1 and "ilk" in page.locator(LIVE).inner_text()
+    page.get_by_label("Metin").fill("yok-böyle-bir-metin")
+    page.get_by_role("button", name="Ara").click()
+    assert page.locator(LIVE).count() == 0
+    assert page.get_by_text("Mesaj yok.").is_visible()
+
+
+def test_a_search_with_a_bad_value_shows_the_error_next_to_the_field(
+    page: Any, panel_site: PanelSite
+) -> None:
+    account = panel_site.new_account()
+    login(page, panel_site, panel_site.new_user(account))
+    page.goto(f"{panel_site.url}/panel/outbox")
+    page.get_by_label("Metin").fill("a\x00b")
+    response = page.request.get(f"{panel_site.url}/panel/outbox?text=a%00b")
+    assert response.status == 422
+    page.goto(f"{panel_site.url}/panel/outbox?text=a%00b")
+    assert page.locator("#f-text-error").inner_text() == "Bu metin aranamıyor."
+    assert page.get_by_role("alert").is_visible()
+
+
+def test_the_message_page_shows_the_part_breakdown(page: Any, panel_site: PanelSite) -> None:
+    account = panel_site.new_account(unit_price="0.25")
+    turkish = "Çağrınız için teşekkürler, ığdır " * 6  # about 200 characters: 2 parts
+    emoji = "Siparişiniz yolda 🚚"
+    send(panel_site, account, turkish, "05320000021")
+    send(panel_site, account, emoji, "05320000022")
+    login(page, panel_site, panel_site.new_user(account))
+    page.goto(f"{panel_site.url}/panel/outbox")
+    page.locator(LIVE).filter(has_text="Çağrınız").get_by_role("link").first.click()
+    assert page.locator("#encoding").inner_text() == "GSM-7, Türkçe tek kaydırma tablosu"
+    assert page.locator("#part-count").inner_text() == "2"
+    forcing = page.locator("#forcing").inner_text()
+    for letter in ("ğ", "ı", "ş"):
+        assert letter in forcing
+    assert "U+011F" in forcing
+    assert page.locator("#parts tbody tr").count() == 2
+    parts = page.locator("#parts tbody tr .part-text").all_inner_texts()
+    assert "".join(parts) == turkish
+    assert page.locator("#price").inner_text() == "2 kredi"
+    assert "2 parça × 1 kredi = 2 kredi." in page.locator("#price-line").inner_text()
+    assert "0.500 TL" in page.locator("#price-line").inner_text()
+    screenshot(page, "outbox-message-tr-desktop")
+    page.goto(f"{panel_site.url}/panel/outbox")
+    page.locator(LIVE).filter(has_text="yolda").get_by_role("link").first.click()
+    assert page.locator("#encoding").inner_text() == "UCS-2"
+    forcing = page.locator("#forcing").inner_text()
+    assert "🚚" in forcing and "U+1F69A" in forcing and "ş" not in forcing
+    assert page.locator("#part-count").inner_text() == "1"
+    page.set_viewport_size(PHONE)
+    screenshot(page, "outbox-message-tr-phone")
+    page.get_by_role("link", name="English").click()
+    assert page.locator("#encoding").inner_text() == "UCS-2"
+    assert page.get_by_role("heading", name="Part breakdown").is_visible()
+    screenshot(page, "outbox-message-en-phone")
+
+
+def test_another_accounts_message_is_not_found(page: Any, panel_site: PanelSite) -> None:
+    mine, theirs = panel_site.new_account(), panel_site.new_account()
+    send(panel_site, theirs, "başkasının mesajı", "05320000031")
+    login(page, panel_site, panel_site.new_user(theirs))
+    page.goto(f"{panel_site.url}/panel/outbox")
+    href = page.locator(LIVE).first.get_by_role("link").first.get_attribute("href")
+    assert href is not None and re.fullmatch(r"/panel/outbox/\d+", href)
+    page.context.clear_cookies()
+    login(page, panel_site, panel_site.new_user(mine))
+    for path in (
+        href,
+        href.replace("/outbox/", "/outbox/row/"),
+        "/panel/outbox/999999999",
+        "/panel/outbox/x",
+    ):
+        answer = page.goto(f"{panel_site.url}{path}")
+        assert answer is not None and answer.status == 404, path
+        assert page.get_by_role("heading", level=1).inner_text() == "Sayfa bulunamadı"
+    page.goto(f"{panel_site.url}/panel/outbox")
+    assert page.get_by_text("Mesaj yok.").is_visible()
+
+
+def test_the_outbox_works_without_javascript(chromium: Any, panel_site: PanelSite) -> None:
+    account = panel_site.new_account()
+    context = chromium.new_context(java_script_enabled=False, locale="tr-TR")
+    try:
+        page = context.new_page()
+        login(page, panel_site, panel_site.new_user(account))
+        page.goto(f"{panel_site.url}/panel/outbox")
+        assert (
+            page.locator("#outbox-live").inner_text()
+            == "Yeni mesajları görmek için sayfayı yenileyin."
+        )
+        send(panel_site, account, "yenileyince görünür", "05320000041")
+        page.reload()
+        assert page.locator(LIVE).filter(has_text="yenileyince görünür").count() == 1
+    finally:
+        context.close()
