@@ -7,12 +7,12 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.staticfiles import StaticFiles
 
-from ileti.api.panel import auth, dashboard, orders, outbox
+from ileti.api.panel import auth, dashboard, orders, outbox, sandbox
 from ileti.api.panel.base import PREFIX
 from ileti.api.runtime import Runtime
 
 #: Each module's ``routes(rt)``, in the order they are matched.
-PAGES = (auth, dashboard, orders, outbox)
+PAGES = (auth, dashboard, orders, outbox, sandbox)
 
 
 def routes(rt: Runtime) -> list[BaseRoute]:
