@@ -139,3 +139,27 @@ def test_another_accounts_order_is_not_found(page: Any, panel_site: PanelSite) -
     assert balance(panel_site, theirs) == 49
     page.goto(f"{panel_site.url}/panel/orders")
     assert page.get_by_text("Bu süzgece uyan sipariş yok.").is_visible()
+
+
+def test_a_large_order_and_the_outbox_are_paged(page: Any, panel_site: PanelSite) -> None:
+    account = panel_site.new_account()
+    numbers = [f"0536{n:07d}" for n in range(120)]
+    order = send(panel_site, account, "çok alıcılı", *numbers)
+    login(page, panel_site, panel_site.new_user(account))
+    page.goto(f"{panel_site.url}/panel/orders/{order}")
+    first = page.locator("#order-messages tbody th").all_inner_texts()
+    assert len(first) == 100 and first[0] == "+905360000000"
+    page.get_by_role("link", name="Sonraki alıcılar").click()
+    rest = page.locator("#order-messages tbody th").all_inner_texts()
+    assert len(rest) == 20 and rest[-1] == "+905360000119"
+    assert page.get_by_role("link", name="Sonraki alıcılar").count() == 0
+    seen: list[str] = []
+    page.goto(f"{panel_site.url}/panel/outbox")
+    while True:
+        seen.extend(page.locator("#outbox-rows tr td.mono").all_inner_texts())
+        older = page.get_by_role("link", name="Daha eski mesajlar")
+        if older.count() == 0:
+            break
+        older.click()
+    assert len(seen) == 120 and len(set(seen)) == 120
+    assert seen[0] == "+905360000119"  # newest first

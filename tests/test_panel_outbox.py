@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 import secrets
+import signal
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tests.support.panel import PHONE, SERVER_ENV, Account, PanelSite, login, screenshot
 from tests.support.processes import serving
@@ -211,3 +214,54 @@ def test_the_outbox_works_without_javascript(chromium: Any, panel_site: PanelSit
         assert page.locator(LIVE).filter(has_text="yenileyince görünür").count() == 1
     finally:
         context.close()
+
+
+def browser_session(site: PanelSite, user: Any) -> httpx.Client:
+    """An HTTP client logged in through the form (as a browser would)."""
+    client = httpx.Client(base_url=site.url, timeout=5)
+    form = client.get("/panel/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    answer = client.post(
+        "/panel/login",
+        data={"csrf": token.group(1), "email": user.email, "password": user.password},
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_a_live_stream_carries_new_ids_and_ends_when_the_server_stops(tmp_path: Path) -> None:
+    """The events stream names each new message of the account (not another account's),
+    and SIGTERM ends it at once (``event: closing``) instead of holding the shutdown."""
+    url = f"sqlite:///{tmp_path / 'stream.db'}"
+    with serving(url, tmp_path, env=SERVER_ENV) as (server,):
+        site = PanelSite(server, url)
+        try:
+            account, other = site.new_account(), site.new_account()
+            client = browser_session(site, site.new_user(account))
+            with client.stream("GET", "/panel/outbox/events") as stream:
+                assert stream.status_code == 200
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                lines = stream.iter_lines()
+                assert next(lines) == "retry: 2000"
+                send(site, other, "başka hesap", "05350000001")
+                order = send(site, account, "bu hesap", "05350000002")
+                events = []
+                for line in lines:
+                    events.append(line)
+                    if line.startswith("data: "):
+                        break
+                message_id = events[-1].removeprefix("data: ")
+                assert events[-3:] == [f"id: {message_id}", "event: message", f"data: {message_id}"]
+                row = client.get(f"/panel/outbox/row/{message_id}")
+                assert row.status_code == 200 and "bu hesap" in row.text
+                assert f"/panel/orders/{order}" in row.text
+                server.proc.send_signal(signal.SIGTERM)
+                stopped = time.monotonic()
+                rest = list(lines)
+                assert "event: closing" in rest
+                assert time.monotonic() - stopped < 2.0
+            server.proc.wait(timeout=15)
+            client.close()
+        finally:
+            site.close()
