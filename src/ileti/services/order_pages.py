@@ -41,6 +41,14 @@ class OrderQueryError(ValueError):
         self.field = field
 
 
+#: Each status as the order's (cancelled, dispatched) flags (None: either).
+_FLAGS: dict[str, tuple[bool | None, bool | None]] = {
+    "waiting": (False, False),
+    "sent": (False, True),
+    "cancelled": (True, None),
+}
+
+
 def status_of(order: Order) -> str:
     if order.cancelled:
         return "cancelled"
@@ -133,23 +141,24 @@ class OrderPages:
         self, account_id: int, found: OrderFilter, cursor: str | None = None, size: int = PAGE
     ) -> OrderList:
         start = parse_cursor(cursor)
-        walk = WALK if found.narrowing else size + 1
+        flags = _FLAGS[found.status] if found.status is not None else (None, None)
         read = functools.partial(
-            page_store.walk, since=found.since, until=found.until, cursor=start, limit=walk
+            page_store.walk,
+            since=found.since,
+            until=found.until,
+            cursor=start,
+            limit=size + 1,
+            sender=found.sender,
+            cancelled=flags[0],
+            dispatched=flags[1],
+            window=WALK if found.narrowing else None,
         )
-        rows = await self._store.read(read, account_id)
-        kept: list[Order] = []
-        for order in rows:
-            if found.sender is not None and order.sender != found.sender:
-                continue
-            if found.status is not None and status_of(order) != found.status:
-                continue
-            if len(kept) == size:  # one more than the page: there is a next page
-                return OrderList(kept, cursor_of(kept[-1]), False)
-            kept.append(order)
-        if len(rows) == walk and found.narrowing:
-            return OrderList(kept, cursor_of(rows[-1]), True)
-        return OrderList(kept, None, False)
+        rows, stopped = await self._store.read(read, account_id)
+        if len(rows) > size:
+            return OrderList(rows[:size], cursor_of(rows[size - 1]), False)
+        if stopped is not None:
+            return OrderList(rows, f"{stopped[0]}.{stopped[1]}", True)
+        return OrderList(rows, None, False)
 
     async def report(
         self, account_id: int, order_id: int, after: int | None = None, size: int = REPORT_PAGE

@@ -22,7 +22,7 @@ from ileti.store.outbox import Filters, OutboxMessage
 
 PAGE = 50
 #: Message ids a sender or text search reads at most per page.
-WINDOW = 20_000
+WINDOW = 10_000
 #: New messages one live event batch carries at most.
 BATCH = 50
 

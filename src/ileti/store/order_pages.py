@@ -9,8 +9,9 @@ id) from a message id; the order's counters come from ``ix_messages_order_status
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from ileti.models import Order
 from ileti.store.orders import _ORDER_COLUMNS, _order
@@ -27,19 +28,13 @@ class OrderMessage:
     parts: int
 
 
-def walk(
-    conn: Connection,
+def _window(
     account_id: int,
-    *,
     since: int | None,
     until: int | None,
     cursor: tuple[int, int] | None,
-    limit: int,
-) -> list[Order]:
-    """Up to ``limit`` of the account's orders submitted in [since, until), newest first
-    (submit time, then id), below ``cursor`` (submit_at, id) when given."""
-
-    query = select(*_ORDER_COLUMNS).where(orders.c.account_id == account_id)
+) -> Select[Any]:
+    query = select(orders.c.id, orders.c.submit_at).where(orders.c.account_id == account_id)
     if since is not None:
         query = query.where(orders.c.submit_at >= since)
     if until is not None:
@@ -50,8 +45,56 @@ def walk(
             orders.c.submit_at <= at,
             or_(orders.c.submit_at < at, and_(orders.c.submit_at == at, orders.c.id < oid)),
         )
-    query = query.order_by(orders.c.submit_at.desc(), orders.c.id.desc()).limit(limit)
-    return [_order(row) for row in conn.execute(query)]
+    return query
+
+
+def walk(
+    conn: Connection,
+    account_id: int,
+    *,
+    since: int | None,
+    until: int | None,
+    cursor: tuple[int, int] | None,
+    limit: int,
+    sender: str | None = None,
+    cancelled: bool | None = None,
+    dispatched: bool | None = None,
+    window: int | None = None,
+) -> tuple[list[Order], tuple[int, int] | None]:
+    """Up to ``limit`` of the account's orders submitted in [since, until), newest first
+    (submit time, then id), below ``cursor`` (submit_at, id) when given, that have
+    ``sender`` and the ``cancelled`` and ``dispatched`` flags asked for (None: any).
+
+    With ``window``, only that many orders are looked at (newest first): the second
+    value is then the (submit_at, id) of the last one looked at when the window was
+    used up without ``limit`` matches (None otherwise), where the next walk goes on."""
+    order_by = (orders.c.submit_at.desc(), orders.c.id.desc())
+    keys = _window(account_id, since, until, cursor)
+    query = select(*_ORDER_COLUMNS)
+    looked = None
+    if window is not None:
+        looked = keys.order_by(*order_by).limit(window).subquery()
+        query = query.where(orders.c.id.in_(select(looked.c.id)))
+    else:
+        query = query.where(orders.c.id.in_(select(keys.subquery().c.id)))
+    if sender is not None:
+        query = query.where(orders.c.sender == sender)
+    if cancelled is not None:
+        query = query.where(orders.c.cancelled.is_(cancelled))
+    if dispatched is not None:
+        query = query.where(orders.c.dispatched.is_(dispatched))
+    found = [_order(row) for row in conn.execute(query.order_by(*order_by).limit(limit))]
+    if looked is None or len(found) == limit:
+        return found, None
+    walked = conn.execute(select(func.count()).select_from(looked)).scalar_one()
+    if walked < (window or 0):
+        return found, None
+    last = conn.execute(
+        select(looked.c.submit_at, looked.c.id)
+        .order_by(looked.c.submit_at.asc(), looked.c.id.asc())
+        .limit(1)
+    ).one()
+    return found, (last.submit_at, last.id)
 
 
 def order_messages(

@@ -27,8 +27,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "outbox.order": ("Sipariş", "Order"),
     "outbox.none": ("Mesaj yok.", "No messages."),
     "outbox.partial": (
-        "Bu sayfada son 20.000 mesaj arandı; daha eskiler için sonraki sayfaya geçin.",
-        "This page searched 20,000 messages; the next page searches older ones.",
+        "Bu sayfada son 10.000 mesaj arandı; daha eskiler için sonraki sayfaya geçin.",
+        "This page searched 10,000 messages; the next page searches older ones.",
     ),
     "outbox.newest": ("En yeniler", "Newest"),
     "outbox.older": ("Daha eski mesajlar", "Older messages"),
