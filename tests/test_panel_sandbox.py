@@ -154,3 +154,26 @@ def test_delivery_mode_and_advance(page: Any, panel_site: PanelSite) -> None:
     page.get_by_label("Sipariş numarası").fill("999999999")
     page.get_by_role("button", name="İlerlet").click()
     assert page.locator("#f-order-error").inner_text() == "Bu hesabın böyle bir siparişi yok."
+
+
+def test_the_admin_adds_and_removes_a_rule_for_every_account(
+    page: Any, panel_site: PanelSite
+) -> None:
+    account = panel_site.new_account()
+    login(page, panel_site, panel_site.new_user(admin=True))
+    page.locator("#account-key").fill(account.key)
+    page.get_by_role("button", name="Hesabı göster").click()
+    page.goto(f"{panel_site.url}/panel/sandbox")
+    page.get_by_label("Tür").select_option("api")
+    page.get_by_label("İşlem (API)").select_option("get-sender")
+    page.get_by_label("Kod", exact=True).fill("401")
+    page.get_by_label("Kapsam").select_option("global")
+    page.get_by_role("button", name="Kuralı ekle").click()
+    assert page.get_by_role("status").inner_text() == "Kural eklendi."
+    row = page.locator("#fault-rules tbody tr").filter(has_text="get-sender")
+    assert "Bütün hesaplar" in row.inner_text()
+    other = panel_site.new_account()
+    assert panel_site.v1("get-sender", other).status_code == 401  # every account
+    row.get_by_role("button").click()
+    assert page.get_by_role("status").inner_text() == "Kural kaldırıldı."
+    assert panel_site.v1("get-sender", other).status_code == 200
