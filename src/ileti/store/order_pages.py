@@ -9,9 +9,8 @@ id) from a message id; the order's counters come from ``ix_messages_order_status
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from ileti.models import Order
 from ileti.store.orders import _ORDER_COLUMNS, _order
@@ -28,24 +27,25 @@ class OrderMessage:
     parts: int
 
 
-def _window(
+def _range(
     account_id: int,
     since: int | None,
     until: int | None,
     cursor: tuple[int, int] | None,
-) -> Select[Any]:
-    query = select(orders.c.id, orders.c.submit_at).where(orders.c.account_id == account_id)
+) -> list[ColumnElement[bool]]:
+    """Where the walk goes: the account's orders in [since, until), below ``cursor``."""
+    where = [orders.c.account_id == account_id]
     if since is not None:
-        query = query.where(orders.c.submit_at >= since)
+        where.append(orders.c.submit_at >= since)
     if until is not None:
-        query = query.where(orders.c.submit_at < until)
+        where.append(orders.c.submit_at < until)
     if cursor is not None:
         at, oid = cursor
-        query = query.where(
-            orders.c.submit_at <= at,
-            or_(orders.c.submit_at < at, and_(orders.c.submit_at == at, orders.c.id < oid)),
+        where.append(orders.c.submit_at <= at)
+        where.append(
+            or_(orders.c.submit_at < at, and_(orders.c.submit_at == at, orders.c.id < oid))
         )
-    return query
+    return where
 
 
 def walk(
@@ -69,14 +69,16 @@ def walk(
     value is then the (submit_at, id) of the last one looked at when the window was
     used up without ``limit`` matches (None otherwise), where the next walk goes on."""
     order_by = (orders.c.submit_at.desc(), orders.c.id.desc())
-    keys = _window(account_id, since, until, cursor)
+    where = _range(account_id, since, until, cursor)
     query = select(*_ORDER_COLUMNS)
     looked = None
     if window is not None:
+        # The window: the next ``window`` orders' keys, read from the index alone.
+        keys = select(orders.c.id, orders.c.submit_at).where(*where)
         looked = keys.order_by(*order_by).limit(window).subquery()
         query = query.where(orders.c.id.in_(select(looked.c.id)))
     else:
-        query = query.where(orders.c.id.in_(select(keys.subquery().c.id)))
+        query = query.where(*where)
     if sender is not None:
         query = query.where(orders.c.sender == sender)
     if cancelled is not None:
