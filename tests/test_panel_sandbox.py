@@ -168,12 +168,17 @@ def test_the_admin_adds_and_removes_a_rule_for_every_account(
     page.get_by_label("İşlem (API)").select_option("get-sender")
     page.get_by_label("Kod", exact=True).fill("401")
     page.get_by_label("Kapsam").select_option("global")
-    page.get_by_role("button", name="Kuralı ekle").click()
-    assert page.get_by_role("status").inner_text() == "Kural eklendi."
-    row = page.locator("#fault-rules tbody tr").filter(has_text="get-sender")
-    assert "Bütün hesaplar" in row.inner_text()
-    other = panel_site.new_account()
-    assert panel_site.v1("get-sender", other).status_code == 401  # every account
-    row.get_by_role("button").click()
-    assert page.get_by_role("status").inner_text() == "Kural kaldırıldı."
-    assert panel_site.v1("get-sender", other).status_code == 200
+    try:
+        page.get_by_role("button", name="Kuralı ekle").click()
+        assert page.get_by_role("status").inner_text() == "Kural eklendi."
+        row = page.locator("#fault-rules tbody tr").filter(has_text="get-sender")
+        assert "Bütün hesaplar" in row.inner_text()
+        other = panel_site.new_account()
+        assert panel_site.v1("get-sender", other).status_code == 401  # every account
+        row.get_by_role("button").click()
+        assert page.get_by_role("status").inner_text() == "Kural kaldırıldı."
+        assert panel_site.v1("get-sender", other).status_code == 200
+    finally:  # the shared server's other tests must not meet this rule
+        for rule in panel_site.control("GET", "/faults").json()["faults"]:
+            if rule["key"] is None:
+                panel_site.control("DELETE", f"/faults/{rule['id']}")
