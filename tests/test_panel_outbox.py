@@ -4,6 +4,7 @@ database), the search by recipient, sender and text, and a message's part breakd
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import signal
@@ -265,3 +266,50 @@ def test_a_live_stream_carries_new_ids_and_ends_when_the_server_stops(tmp_path: 
             client.close()
         finally:
             site.close()
+
+
+def test_live_streams_are_bounded_per_account_and_per_process(tmp_path: Path) -> None:
+    """50 streams per account (the 51st is told ``busy``), 100 per process (one more is
+    503), and a closed stream gives its place back."""
+    url = f"sqlite:///{tmp_path / 'streams.db'}"
+    with serving(url, tmp_path, env=SERVER_ENV) as (server,), contextlib.ExitStack() as open_:
+        site = PanelSite(server, url)
+        open_.callback(site.close)
+        sessions = [browser_session(site, site.new_user(site.new_account())) for _ in range(3)]
+        for client in sessions:
+            open_.callback(client.close)
+
+        readers: list[Any] = []  # a dropped line iterator would close its connection
+
+        def stream(client: httpx.Client) -> tuple[httpx.Response, Any]:
+            response = open_.enter_context(client.stream("GET", "/panel/outbox/events"))
+            readers.append(response.iter_lines())
+            return response, readers[-1]
+
+        first: list[httpx.Response] = []
+        for n in range(50):
+            # A connection of its own per stream, as browser tabs have.
+            client = httpx.Client(base_url=site.url, cookies=sessions[0].cookies, timeout=5)
+            open_.callback(client.close)
+            response, lines = stream(client)
+            assert response.status_code == 200 and next(lines) == "retry: 2000", n
+            first.append(response)
+        extra = httpx.Client(base_url=site.url, cookies=sessions[0].cookies, timeout=5)
+        open_.callback(extra.close)
+        response, lines = stream(extra)
+        assert [next(lines) for _ in range(3)] == ["retry: 2000", "", "event: busy"]
+        for _ in range(50):
+            client = httpx.Client(base_url=site.url, cookies=sessions[1].cookies, timeout=5)
+            open_.callback(client.close)
+            response, lines = stream(client)
+            assert response.status_code == 200 and next(lines) == "retry: 2000"
+        assert sessions[2].get("/panel/outbox/events").status_code == 503
+        for response in first:
+            response.close()
+        deadline = time.monotonic() + 5
+        while True:
+            with sessions[2].stream("GET", "/panel/outbox/events") as again:
+                if again.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "closed streams were not given back"
+            time.sleep(0.1)
