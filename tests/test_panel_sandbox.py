@@ -182,3 +182,31 @@ def test_the_admin_adds_and_removes_a_rule_for_every_account(
         for rule in panel_site.control("GET", "/faults").json()["faults"]:
             if rule["key"] is None:
                 panel_site.control("DELETE", f"/faults/{rule['id']}")
+
+
+def test_screenshots_of_the_orders_outbox_and_sandbox_pages(
+    page: Any, panel_site: PanelSite
+) -> None:
+    """Each page of this area in both languages, at desktop and phone width (README:
+    "Panel screenshots"), none of them an error page."""
+    account = panel_site.new_account()
+    order = send(panel_site, account, "Çağrı merkezi: 0850 🚚 {kod}", "05340000099")
+    login(page, panel_site, panel_site.new_user(account))
+    page.goto(f"{panel_site.url}/panel/outbox")
+    message = page.locator("#outbox-rows tr").first.get_attribute("data-id")
+    pages = {
+        "orders": "/panel/orders",
+        "order": f"/panel/orders/{order}",
+        "outbox": "/panel/outbox",
+        "outbox-message": f"/panel/outbox/{message}",
+        "sandbox": "/panel/sandbox",
+    }
+    for lang in ("tr", "en"):
+        page.goto(f"{panel_site.url}/panel/lang?to={lang}&next=/panel/")
+        for name, path in pages.items():
+            for width, size in (("desktop", {"width": 1280, "height": 900}), ("phone", PHONE)):
+                page.set_viewport_size(size)
+                answer = page.goto(f"{panel_site.url}{path}")
+                assert answer is not None and answer.status == 200, path
+                assert page.locator("html").get_attribute("lang") == lang
+                screenshot(page, f"{name}-{lang}-{width}")
