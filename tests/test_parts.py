@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ileti.parts import GSM_DEFAULT, GSM_EXTENSION, MAX_PARTS, Encoding, capacity, count
+from ileti.parts import (
+    GSM_DEFAULT,
+    GSM_EXTENSION,
+    MAX_PARTS,
+    SUFFIX,
+    Encoding,
+    Segment,
+    breakdown,
+    capacity,
+    count,
+)
 
 
 @pytest.mark.parametrize(
@@ -56,3 +66,67 @@ def test_gsm_text_fits_its_parts(text: str) -> None:
 @given(st.text(max_size=600))
 def test_any_text_never_shrinks_when_extended(text: str) -> None:
     assert count(text + "x").count >= count(text).count
+
+
+# -- the breakdown (the panel's message page) ----------------------------------------------
+
+
+def test_breakdown_of_plain_text_is_one_gsm_part() -> None:
+    found = breakdown("Merhaba dunya")
+    assert found.encoding is Encoding.GSM7 and found.count == 1
+    assert found.forcing == () and found.doubled == ()
+    assert found.segments == (Segment("Merhaba dunya", 13, SUFFIX),)
+
+
+def test_breakdown_names_the_turkish_letters_that_forced_the_table() -> None:
+    found = breakdown("Çağrı için teşekkürler ğğ")
+    assert found.encoding is Encoding.TURKISH
+    assert found.forcing == ("ğ", "ı", "ç", "ş")  # Ç and ü are in the default alphabet
+    assert (found.single, found.multi) == (155, 149)
+
+
+def test_breakdown_names_the_emoji_that_forced_ucs2() -> None:
+    found = breakdown("Kodunuz 1234 ğ 😀")
+    assert found.encoding is Encoding.UCS2
+    assert found.forcing == ("😀",)  # ğ alone would have kept the Turkish table
+    assert found.length == 17  # the emoji is two UTF-16 units
+    assert found.segments[0].length == 17
+
+
+def test_breakdown_counts_extension_characters_twice() -> None:
+    found = breakdown("50€ {ok}")
+    assert found.encoding is Encoding.GSM7
+    assert found.doubled == ("€", "{", "}")
+    assert found.length == 11
+
+
+def test_breakdown_splits_long_text_into_the_charged_parts() -> None:
+    text = "a" * 153 + "b" * 153 + "c" * 10
+    found = breakdown(text)
+    assert found.count == count(text).count == 3
+    assert [s.text for s in found.segments] == ["a" * 153, "b" * 153, "c" * 10]
+    assert [s.suffix for s in found.segments] == [0, 0, SUFFIX]
+    assert "".join(s.text for s in found.segments) == text
+
+
+def test_breakdown_puts_the_carrier_code_across_the_last_parts() -> None:
+    text = "a" * (2 * 153 - 2)  # 304 units: 2 parts hold 301 with the code
+    found = breakdown(text)
+    assert found.count == 3
+    assert [s.suffix for s in found.segments] == [0, 2, 3]
+    assert found.segments[2].text == ""
+
+
+@given(st.text(max_size=600))
+def test_breakdown_agrees_with_count(text: str) -> None:
+    found = breakdown(text)
+    counted = count(text)
+    assert (found.encoding, found.length, found.count) == (
+        counted.encoding,
+        counted.length,
+        counted.count,
+    )
+    assert len(found.segments) == found.count
+    assert "".join(s.text for s in found.segments) == text
+    assert sum(s.length for s in found.segments) == found.length
+    assert sum(s.suffix for s in found.segments) == SUFFIX

@@ -76,3 +76,89 @@ def count(text: str) -> Parts:
         if parts > MAX_PARTS:
             break
     return Parts(encoding=encoding, length=length, count=parts)
+
+
+# -- the breakdown the panel shows --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One part as the count splits it: its share of the text and of the carrier's code."""
+
+    text: str
+    length: int  # units of the text in this part
+    suffix: int  # units of the carrier's code in this part (the last part or two)
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    encoding: Encoding
+    length: int  # the text's units
+    count: int  # parts charged (as ``count``)
+    #: The characters (each once, in order of appearance) that ruled out a cheaper
+    #: encoding: Turkish letters for the Turkish table; for UCS-2, those in no GSM table.
+    forcing: tuple[str, ...]
+    #: Characters from the GSM extension table (they count twice), each once.
+    doubled: tuple[str, ...]
+    segments: tuple[Segment, ...]
+    #: Units a part holds: one part alone, and each part of a longer message.
+    single: int
+    multi: int
+
+
+def _unit(ch: str, encoding: Encoding) -> int:
+    if encoding is Encoding.UCS2:
+        return 2 if ord(ch) > 0xFFFF else 1
+    return 2 if ch in GSM_EXTENSION else 1
+
+
+def _once(found: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(found))
+
+
+def breakdown(text: str) -> Breakdown:
+    """How ``text`` is sent: its encoding, the characters that forced it, and its parts.
+
+    The parts follow ``count``: the text and then the carrier's ``SUFFIX`` units fill
+    one part of S units, or parts of M units each; a character belongs to the part where
+    its first unit falls, so the number of parts is always the one charged."""
+    counted = count(text)
+    encoding = counted.encoding
+    if encoding is Encoding.UCS2:
+        gsm = GSM_DEFAULT | GSM_EXTENSION | TURKISH_EXTRA
+        forcing = _once([ch for ch in text if ch not in gsm])
+    elif encoding is Encoding.TURKISH:
+        forcing = _once([ch for ch in text if ch in TURKISH_EXTRA])
+    else:
+        forcing = ()
+    doubled = (
+        _once([ch for ch in text if ch in GSM_EXTENSION]) if encoding is not Encoding.UCS2 else ()
+    )
+    single, multi = _SIZES[encoding]
+    size = single if counted.count == 1 else multi
+    texts: list[list[str]] = [[] for _ in range(counted.count)]
+    lengths = [0] * counted.count
+    position = 0
+    for ch in text:
+        units = _unit(ch, encoding)
+        index = min(position // size, counted.count - 1)
+        texts[index].append(ch)
+        lengths[index] += units
+        position += units
+    suffixes = [0] * counted.count
+    for offset in range(position, position + SUFFIX):
+        suffixes[min(offset // size, counted.count - 1)] += 1
+    segments = tuple(
+        Segment("".join(chars), length, suffix)
+        for chars, length, suffix in zip(texts, lengths, suffixes, strict=True)
+    )
+    return Breakdown(
+        encoding=encoding,
+        length=counted.length,
+        count=counted.count,
+        forcing=forcing,
+        doubled=doubled,
+        segments=segments,
+        single=single,
+        multi=multi,
+    )
