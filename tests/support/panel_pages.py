@@ -2,23 +2,16 @@
 phone-width, keyboard, screenshot (tests/test_panel_pages.py) and text
 (tests/test_panel_texts.py) checks run over each row. A new page is covered by adding
 one row to :data:`PAGES`.
-
-A page that another branch builds answers a plain-text 404 from the router until it is
-merged: :func:`not_built` tells that apart from the panel's own 404 page, and the checks
-skip such a page with "not built yet" (``ILETI_TEST_PANEL_ALL_PAGES=1`` makes it a
-failure instead; the integrator sets that once every page is merged).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-import pytest
 
 from tests.support.panel import Account, PanelSite, User
 
@@ -40,8 +33,6 @@ class PanelPage:
     status: int = 200
     #: A form posted instead of a GET (fields besides ``csrf``; ``csrf`` here wins).
     post: dict[str, str] | None = None
-    #: Built on another branch: a router 404 means "not built yet" (skipped).
-    planned: bool = False
 
     def url_path(self, seeded: Seeded) -> str:
         return self.path.format(**seeded.ids)
@@ -54,33 +45,19 @@ PAGES: tuple[PanelPage, ...] = (
     PanelPage("error-404", "/panel/account", status=404, post={"key": "no-such-account"}),
     # A form with a wrong CSRF token: the panel's 403 page.
     PanelPage("error-403", "/panel/logout", status=403, post={"csrf": "wrong-token"}),
-    PanelPage("access", "/panel/settings/security/access", planned=True),
-    PanelPage("keys", "/panel/settings/keys", planned=True),
-    PanelPage("sending", "/panel/settings/sending", planned=True),
-    PanelPage("blacklist", "/panel/blacklist", planned=True),
-    PanelPage("orders", "/panel/orders", planned=True),
-    PanelPage("order", "/panel/orders/{order_id}", planned=True),
-    PanelPage("order-scheduled", "/panel/orders/{scheduled_id}", planned=True),
-    PanelPage("outbox", "/panel/outbox", planned=True),
-    PanelPage("message", "/panel/outbox/{message_id}", planned=True),
-    PanelPage("sandbox", "/panel/sandbox", planned=True),
+    PanelPage("access", "/panel/settings/security/access"),
+    PanelPage("keys", "/panel/settings/keys"),
+    PanelPage("sending", "/panel/settings/sending"),
+    PanelPage("blacklist", "/panel/blacklist"),
+    PanelPage("orders", "/panel/orders"),
+    PanelPage("order", "/panel/orders/{order_id}"),
+    PanelPage("order-scheduled", "/panel/orders/{scheduled_id}"),
+    PanelPage("outbox", "/panel/outbox"),
+    PanelPage("message", "/panel/outbox/{message_id}"),
+    PanelPage("sandbox", "/panel/sandbox"),
     PanelPage("accounts", "/panel/accounts", role="admin"),
 )
 LANGS = ("tr", "en")
-
-
-def not_built(page: PanelPage, status: int, content_type: str) -> bool:
-    """Whether an answer is the router's 404 for a page this branch lacks (not the
-    panel's own 404 page, which is HTML)."""
-    del content_type  # every panel 404 is the panel's own HTML page now
-    return page.planned and status == 404
-
-
-def skip_not_built(page: PanelPage) -> None:
-    message = f"{page.path}: not built yet on this branch"
-    if os.environ.get("ILETI_TEST_PANEL_ALL_PAGES"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @dataclass
