@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ileti.client import _core
+import ileti.client._core as _core
 from ileti.client._core import DEFAULT_BASE_URL, MAX_ROWS, REPORTS_PAGE, Call, Retries
 from ileti.client.errors import ApiError, TransportError, UnexpectedResponse
 from ileti.client.models import (
