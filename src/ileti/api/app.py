@@ -49,17 +49,22 @@ def _pages(rt: Runtime) -> Starlette:
         # Liveness: the process serves requests. No I/O, whatever the database does.
         return JSONResponse({"status": "ok"}, headers=_NO_STORE)
 
-    spec = msgspec.json.encode(openapi.document())
+    # Made at the first request, not at start (a tenth of a second of schema building).
+    spec: list[bytes] = []
 
     async def openapi_json(_request: Request) -> Response:
-        return Response(spec, media_type="application/json")
+        if not spec:
+            spec.append(msgspec.json.encode(openapi.document()))
+        return Response(spec[0], media_type="application/json")
 
-    manifest = Manifest()
+    manifest: list[Manifest] = []
 
     async def manifest_json(request: Request) -> Response:
         # base_url: this server as the caller reached it (the MCP server POSTs there).
         base = f"{request.url.scheme}://{request.url.netloc}"
-        return Response(manifest.for_base(base), media_type="application/json")
+        if not manifest:
+            manifest.append(Manifest())
+        return Response(manifest[0].for_base(base), media_type="application/json")
 
     async def index(request: Request) -> Response:
         if rt.settings.panel and "text/html" in request.headers.get("accept", ""):

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 import threading
@@ -35,6 +38,41 @@ def _workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="ileti-sandbox-", dir=base))
 
 
+def _schema_key() -> str:
+    """What the migrated schema depends on: the migrations' files, by content."""
+    from ileti import store
+
+    digest = hashlib.sha256()
+    versions = Path(store.__file__).parent / "migrations" / "versions"
+    for path in sorted(versions.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def migrated_template() -> Path:
+    """A migrated, empty SQLite database, made once per schema and kept in the
+    temporary directory: a sandbox starts from a copy instead of migrating (importing
+    Alembic and running every migration costs most of a second)."""
+    folder = Path(tempfile.gettempdir()) / "ileti-sandbox-templates"
+    template = folder / f"{_schema_key()}.db"
+    if template.is_file():
+        return template
+    from ileti.store import Store
+
+    folder.mkdir(parents=True, exist_ok=True)
+    making = Path(tempfile.mkdtemp(prefix="making-", dir=folder))
+    try:
+        store = Store(Settings(database_url=f"sqlite:///{making}/t.db"))
+        try:
+            store.migrate()
+        finally:
+            store.close()
+        os.replace(making / "t.db", template)  # atomic: concurrent sessions race safely
+    finally:
+        shutil.rmtree(making, ignore_errors=True)
+    return template
+
+
 class Sandbox:
     """ileti serving on ``url`` from a thread of this process until ``stop()``.
 
@@ -52,6 +90,8 @@ class Sandbox:
         **settings: Any,
     ) -> None:
         self._workdir = None if database_url else _workdir()
+        if self._workdir is not None:
+            shutil.copyfile(migrated_template(), self._workdir / "ileti.db")
         url = database_url or f"sqlite:///{self._workdir}/ileti.db"
         self.admin_token = secrets.token_urlsafe(24)
         values: dict[str, Any] = {
@@ -70,6 +110,8 @@ class Sandbox:
         self.host = host
         self.port = int(self._socket.getsockname()[1])
         self.runtime = Runtime.build(self.settings)
+        if self._workdir is not None:  # a copy of the template: at the schema's head
+            self.runtime.start = functools.partial(self.runtime.start, migrate=False)  # type: ignore[method-assign]
         self.app = App(self.runtime)
         self._loop = asyncio.new_event_loop()
         config = uvicorn.Config(
@@ -116,8 +158,6 @@ class Sandbox:
         with contextlib.suppress(OSError):
             self._socket.close()
         if self._workdir is not None:
-            import shutil
-
             shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
