@@ -399,3 +399,64 @@ def test_the_client_imports_with_httpx_alone(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_consent_requests_and_answers() -> None:
+    record = {
+        "brandCode": 696422,
+        "recipient": "+905330000001",
+        "recipientType": "BIREYSEL",
+        "type": "MESAJ",
+        "status": "ONAY",
+        "source": "HS_WEB",
+        "consentDate": "2025-12-10 00:00:00",
+    }
+    seen = Recorder(answer(200), answer(200, consent=record), answer(200, consent=[]))
+    sms = client(seen)
+    sms.create_consents(
+        696422,
+        [
+            ileti.client.ConsentRecord(
+                "+905330000001", "ONAY", source="HS_WEB", consent_date="2025-12-10 00:00:00"
+            ),
+            ileti.client.ConsentRecord("+905330000002", "RET", recipient_type="TACIR"),
+        ],
+    )
+    shown = sms.show_consent("696422", "+905330000001")
+    assert shown == ileti.client.Consent(
+        "696422", "+905330000001", "BIREYSEL", "MESAJ", "ONAY", "HS_WEB", "2025-12-10 00:00:00"
+    )
+    assert sms.show_consent("696422", "+905330000003", recipient_type="TACIR") is None
+    create, show, _ = (b["request"] for b in seen.bodies)
+    assert [str(r.url).rsplit("/v1/", 1)[1] for r in seen.requests] == [
+        "consent/create/json",
+        "consent/show/json",
+        "consent/show/json",
+    ]
+    assert create["consent"] == {
+        "brandCode": "696422",
+        "list": [
+            {
+                "recipient": "+905330000001",
+                "recipientType": "BIREYSEL",
+                "type": "MESAJ",
+                "status": "ONAY",
+                "source": "HS_WEB",
+                "consentDate": "2025-12-10 00:00:00",
+            },
+            {
+                "recipient": "+905330000002",
+                "recipientType": "TACIR",
+                "type": "MESAJ",
+                "status": "RET",
+            },
+        ],
+    }
+    assert show["consent"] == {
+        "brandCode": "696422",
+        "recipient": "+905330000001",
+        "recipientType": "BIREYSEL",
+        "type": "MESAJ",
+    }
+    with pytest.raises(ileti.client.InvalidRequest):
+        sms.create_consents("696422", [])
