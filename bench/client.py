@@ -29,9 +29,7 @@ from ileti.client import AsyncClient
 async def with_client(url: str, key: str, hash_: str, seconds: float, tasks: int) -> float:
     numbers = itertools.count()
     done = 0
-    limits = httpx.Limits(max_connections=tasks, max_keepalive_connections=tasks)
     async with AsyncClient(key, hash_, base_url=f"{url}/v1/", retries=0) as sms:
-        sms._http._transport = httpx.AsyncHTTPTransport(limits=limits)
         deadline = time.monotonic() + seconds
 
         async def worker() -> None:

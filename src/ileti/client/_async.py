@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
 import ileti.client._core as _core
+import ileti.client._fast as _fast
 from ileti.client._core import DEFAULT_BASE_URL, MAX_ROWS, REPORTS_PAGE, Call, Retries
 from ileti.client._sync import HEADERS, transport_error
 from ileti.client.errors import ApiError, TransportError, UnexpectedResponse
@@ -50,6 +51,7 @@ class AsyncClient:
         retries: Retries | int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: dict[str, str] | None = None,
+        engine: Literal["auto", "httpx"] = "auto",
     ) -> None:
         self.authentication = _core.credentials(key, hash, secret)
         self.base_url = _core.base_url_of(base_url)
@@ -57,6 +59,14 @@ class AsyncClient:
         self._http = httpx.AsyncClient(
             timeout=timeout, transport=transport, headers={**HEADERS, **(headers or {})}
         )
+        #: Its own connections (``_fast``) unless a transport, a proxy or
+        #: ``engine="httpx"`` asks for httpx's.
+        self._fast: _fast.Connections | None = None
+        if engine == "auto" and transport is None and _fast.usable(self.base_url):
+            seconds = timeout if isinstance(timeout, int | float) else (timeout.read or 30.0)
+            self._fast = _fast.Connections(
+                self.base_url, timeout=float(seconds), headers={**HEADERS, **(headers or {})}
+            )
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @property
@@ -70,6 +80,8 @@ class AsyncClient:
     # -- plumbing --------------------------------------------------------------------------
 
     async def aclose(self) -> None:
+        if self._fast is not None:
+            await self._fast.aclose()
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
@@ -90,6 +102,9 @@ class AsyncClient:
         attempt = 0
         while True:
             try:
+                if self._fast is not None:
+                    got = await self._fast.post(call.action + "/json", body, call.action)
+                    return _core.read(call, got.status, got.content, got.headers)
                 try:
                     answer = await self._http.post(url, content=body)
                 except httpx.TransportError as exc:
