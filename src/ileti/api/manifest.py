@@ -98,7 +98,8 @@ def input_schema(action: Action) -> dict[str, Any]:
 
 def _endpoint(action: Action, today: str) -> dict[str, Any]:
     path = f"/v1/{action.name}/json"
-    members = ", ".join(k for k in input_schema(action)["properties"])
+    schema = input_schema(action)
+    members = ", ".join(schema["properties"])
     endpoint: dict[str, Any] = {
         "slug": action.name.replace("/", "-"),
         "method": "POST",
@@ -117,7 +118,7 @@ def _endpoint(action: Action, today: str) -> dict[str, Any]:
     tool = TOOLS.get(action.name)
     if tool is not None:
         endpoint["mcp_tool"] = tool
-        endpoint["input_schema"] = input_schema(action)
+        endpoint["input_schema"] = schema
     return endpoint
 
 
