@@ -76,9 +76,6 @@ class Connections:
         self._slots: asyncio.Semaphore | None = None
         self._ssl: ssl.SSLContext | None = ssl.create_default_context() if self.tls else None
 
-    def url(self, action: str) -> str:
-        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}{self.path}{action}"
-
     async def post(self, action: str, body: bytes, name: str) -> Answer:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.limit)
