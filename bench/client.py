@@ -121,7 +121,7 @@ def main() -> None:
     bare = harness.median(results["httpx"])
     print(
         f"\nadd-blacklist ({harness.backend(database)}, 1 worker, {args.connections} concurrent, "
-        f"median of {args.rounds} x {args.seconds} s)"
+        f"medians of {2 * args.rounds} runs of {args.seconds} s)"
     )
     print(
         f"wrk {wrk:.0f} req/s; AsyncClient {ours:.0f} req/s = {ours / wrk:.2f} of wrk "
