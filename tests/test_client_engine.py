@@ -29,7 +29,9 @@ Reply = Callable[[int, bytes], bytes]
 
 
 @asynccontextmanager
-async def answering(reply: Reply, *, close_after: bool = False) -> AsyncIterator[dict[str, int]]:
+async def answering(
+    reply: Reply, *, close_after: bool = False, delay: float = 0.0
+) -> AsyncIterator[dict[str, int]]:
     """A server on 127.0.0.1 answering each request with ``reply(n, request)`` (n counts
     the requests); ``close_after`` closes each connection after one answer (without
     saying so). Yields counters: connections, requests."""
@@ -44,6 +46,8 @@ async def answering(reply: Reply, *, close_after: bool = False) -> AsyncIterator
                 body = await reader.readexactly(length)
                 seen["requests"] += 1
                 answer = reply(seen["requests"], body)
+                if delay:
+                    await asyncio.sleep(delay)
                 if answer:
                     writer.write(answer)
                     await writer.drain()
@@ -167,3 +171,12 @@ async def test_httpx_is_used_when_asked_or_behind_a_proxy(monkeypatch: pytest.Mo
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     async with AsyncClient("k", "h") as sms:
         assert sms._fast is None
+
+
+async def test_a_cancelled_call_does_not_leave_its_connection_to_the_next() -> None:
+    async with answering(lambda n, _b: length(OK), delay=0.3) as seen, client_for(seen) as sms:
+        with pytest.raises(TimeoutError):  # the caller gives up while the answer is due
+            await asyncio.wait_for(sms.get_senders(), 0.1)
+        assert sms._fast is not None and sms._fast._idle == []
+        assert await sms.get_senders() == ["ILETI"]  # on a new connection
+        assert seen["connections"] == 2

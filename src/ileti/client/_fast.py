@@ -104,6 +104,9 @@ class Connections:
                     raise TransportError(
                         f"{name}: RemoteProtocolError: {exc!r}", action=name
                     ) from exc
+                except BaseException:  # cancelled: its answer may still arrive on it
+                    connection.close()
+                    raise
                 if keep:
                     connection.used = time.monotonic()
                     self._idle.append(connection)
