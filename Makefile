@@ -56,6 +56,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/sustained.py
 	$(BIN)/python bench/panel.py
+	$(BIN)/python bench/client.py
+	$(BIN)/python bench/fixtures.py
 
 # The evidence of docs/reliability.md: every script in proof/ (fuzzing, crashes,
 # shutdown, faults, concurrency), each printing what it injected and what was lost.

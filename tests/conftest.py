@@ -158,6 +158,16 @@ async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+def sandbox(database_url: str) -> Iterator[Any]:
+    """ileti serving from a thread of this process on the test's database
+    (``ileti.testing.server.Sandbox``): for clients that need a real socket."""
+    from ileti.testing.server import Sandbox
+
+    with Sandbox(database_url=database_url, auth_refresh_seconds=0.1) as found:
+        yield found
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     """A clock the test advances (starting at the real time)."""
     return FakeClock()

@@ -76,6 +76,19 @@ def test_dependencies_point_one_way() -> None:
     assert wrong == []
 
 
+def test_the_client_imports_nothing_of_the_server() -> None:
+    """``ileti.client`` installs with httpx alone: it imports only itself (and the
+    package's empty ``ileti/__init__.py``)."""
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if name == "ileti.client" or name.startswith("ileti.client.")
+        for target in targets
+        if target != "ileti" and not target.startswith("ileti.client")
+    )
+    assert wrong == []
+
+
 def test_the_guards_see_a_cycle(tmp_path: Path) -> None:
     """The checks above would fail on a package that had one."""
     a, b = tmp_path / "a.py", tmp_path / "b.py"

@@ -31,6 +31,8 @@ DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 #: Variables with this prefix belong to the test suite, not to ileti.
 TEST_PREFIX = "ILETI_TEST_"
+#: Variables of ``ileti send`` and ``ileti report`` (the client's credentials), not settings.
+CLIENT_VARIABLES = ("ILETI_KEY", "ILETI_HASH", "ILETI_SECRET", "ILETI_BASE_URL")
 DAY_SECONDS = 86_400.0
 KIB = 1024
 MASK = "***"
@@ -459,12 +461,15 @@ def variables() -> tuple[str, ...]:
 
 def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
     """One warning line per ``ILETI_*`` variable that is no setting (the test suite's
-    ``ILETI_TEST_*`` excepted), naming the closest setting when one is close."""
+    ``ILETI_TEST_*`` and the client's credentials excepted), naming the closest setting
+    when one is close."""
     env = os.environ if env is None else env
     known = variables()
     lines = []
     for name in sorted(env):
         if not name.startswith("ILETI_") or name in known or name.startswith(TEST_PREFIX):
+            continue
+        if name in CLIENT_VARIABLES:
             continue
         close = _closest(name, known)
         hint = f" (did you mean {close}?)" if close else ""

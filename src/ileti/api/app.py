@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ileti import __version__
 from ileti.api import openapi
 from ileti.api.control import routes as control_routes
+from ileti.api.manifest import Manifest
 from ileti.api.outbox import routes as outbox_routes
 from ileti.api.panel.routes import routes as panel_routes
 from ileti.api.runtime import Runtime
@@ -48,10 +49,22 @@ def _pages(rt: Runtime) -> Starlette:
         # Liveness: the process serves requests. No I/O, whatever the database does.
         return JSONResponse({"status": "ok"}, headers=_NO_STORE)
 
-    spec = msgspec.json.encode(openapi.document())
+    # Made at the first request, not at start (a tenth of a second of schema building).
+    spec: list[bytes] = []
 
     async def openapi_json(_request: Request) -> Response:
-        return Response(spec, media_type="application/json")
+        if not spec:
+            spec.append(msgspec.json.encode(openapi.document()))
+        return Response(spec[0], media_type="application/json")
+
+    manifest: list[Manifest] = []
+
+    async def manifest_json(request: Request) -> Response:
+        # base_url: this server as the caller reached it (the MCP server POSTs there).
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        if not manifest:
+            manifest.append(Manifest())
+        return Response(manifest[0].for_base(base), media_type="application/json")
 
     async def index(request: Request) -> Response:
         if rt.settings.panel and "text/html" in request.headers.get("accept", ""):
@@ -78,6 +91,7 @@ def _pages(rt: Runtime) -> Starlette:
             Route("/healthz", healthz),
             Route("/livez", livez),
             Route("/openapi.json", openapi_json),
+            Route("/api/manifest.json", manifest_json),
             *outbox_routes(rt),
             *control_routes(rt),
             *panel_routes(rt),

@@ -19,6 +19,7 @@ from ileti.cli.demo import demo
 from ileti.cli.fault import fault
 from ileti.cli.inbound import inbound
 from ileti.cli.outbox import outbox
+from ileti.cli.send import report, send
 from ileti.cli.state import state
 from ileti.cli.user import user
 from ileti.cli.webhook import webhook
@@ -144,6 +145,8 @@ cli.add_command(fault)
 cli.add_command(outbox)
 cli.add_command(state)
 cli.add_command(inbound)
+cli.add_command(send)
+cli.add_command(report)
 cli.add_command(user)
 cli.add_command(webhook)
 

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Table, delete, func, select
 
+from ileti.store import faults as fault_store
 from ileti.store.accounts import bump_version
 from ileti.store.schema import (
     accounts,
@@ -77,4 +78,5 @@ def clear_everything(conn: Connection) -> Removed:
     ):
         conn.execute(delete(table))
     bump_version(conn)
+    fault_store.bump_version(conn)  # every instance drops its cached fault rules
     return removed

@@ -168,10 +168,12 @@ def routes(rt: Runtime) -> list[Route]:
         return []
     token = rt.settings.admin_token
     digest = token_digest(token) if token else None
-    spec = document(ENDPOINTS)
+    spec: list[Any] = []  # made at the first request, not at start
 
     async def openapi(_request: Request) -> Response:
-        return json_response(spec)
+        if not spec:
+            spec.append(document(ENDPOINTS))
+        return json_response(spec[0])
 
     return [
         Route(PREFIX + "/openapi.json", openapi, methods=["GET"]),

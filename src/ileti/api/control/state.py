@@ -66,7 +66,10 @@ async def reset_state(rt: Runtime, caller: Caller, body: ResetIn) -> ResetReport
         caller.require_admin()
         if body.key is not None:
             raise ControlError(400, "reset one account (key) or everything, not both", "key")
-        return await _service(rt).reset_everything()
+        try:
+            return await _service(rt).reset_everything()
+        finally:
+            rt.faults.invalidate()  # this instance at once; others by the faults version
     account = await _own(rt, caller, body.key)
     if account is None:
         raise ControlError(400, "name the account to reset, or pass everything: true", "key")
