@@ -14,6 +14,7 @@ verification as a known one, so timing does not tell which addresses exist.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -40,8 +41,14 @@ log = logging.getLogger("ileti.panel")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
-#: Verified against when the e-mail is unknown, so that both cost the same.
-_DUMMY = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the e-mail is unknown, so that both cost the same (made at
+    the first such login, not at import: an argon2 hash takes a while)."""
+    return _hasher.hash(secrets.token_hex(16))
+
 
 __all__ = ["EmailInUse", "LoginRefused", "Session", "UserError", "UserNotFound", "UserService"]
 
@@ -188,7 +195,7 @@ class UserService:
         self._check_brake(email, address)
         user = await self._store.read(user_store.find, email)
         try:
-            ok = _hasher.verify(user.password_hash if user else _DUMMY, password[:MAX_PASSWORD])
+            ok = _hasher.verify(user.password_hash if user else _dummy(), password[:MAX_PASSWORD])
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if not ok or user is None:
