@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ileti.clock import SYSTEM, Clock
-from ileti.errors import Unprocessable
+from ileti.errors import ApiError, Unprocessable
 from ileti.models import Account, Consent, StoredConsent
 from ileti.services import consent_rules as rules
 from ileti.services.consent_rules import ConsentRefused, Problem
@@ -69,9 +69,14 @@ class ConsentService:
     ) -> int:
         """Store a consent list whole (how many records), or refuse it whole: 403 for
         the brand, 422 for any record breaking any rule (nothing stored)."""
-        brand = rules.brand(account.brand_code, brand_code)
         now = self._clock.now_us()
         size = len(raw) if isinstance(raw, list) else 0
+        try:
+            brand = rules.brand(account.brand_code, brand_code)
+        except ApiError as exc:
+            problem = Problem(None, None, "brandCode", exc.detail or exc.code.message)
+            self._remember(account.id, Refusal(now, size, (problem,)))
+            raise
         checked, problems = rules.records(raw, now)
         if problems:
             self._refused(account.id, now, size, problems)
