@@ -183,7 +183,7 @@ def recipient_of(type_: str, value: Any) -> tuple[str | None, str]:
         found = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         return None, f"not an e-mail address: {exc}"
-    return found.normalized, ""
+    return found.normalized.lower(), ""  # looked up whatever the case it is written in
 
 
 def date_of(value: Any, now: int) -> tuple[int | None, str]:
