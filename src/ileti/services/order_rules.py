@@ -93,10 +93,6 @@ class Draft:
     def valid_numbers(self) -> list[int]:
         return list({r.number for r in self.recipients if r.number is not None})
 
-    def valid_e164(self) -> list[str]:
-        """Each valid recipient once, E.164 (how consent records name them)."""
-        return list({r.shown for r in self.recipients if r.number is not None})
-
 
 class Fate(NamedTuple):
     """What happens to one recipient: sent (110, charged unless free) or skipped (112).
@@ -269,9 +265,9 @@ def iys_reason(draft: Draft, status: str | None) -> str | None:
     return None
 
 
-def plan(draft: Draft, blacklisted: set[int], consent: dict[str, str] | None = None) -> Plan:
+def plan(draft: Draft, blacklisted: set[int], consent: dict[int, str] | None = None) -> Plan:
     """Each recipient's fate: invalid, blacklisted, (iys=1) without consent
-    (``iys_reason``; ``consent``: recipient -> latest status) and (APITEST) other than
+    (``iys_reason``; ``consent``: number -> latest status) and (APITEST) other than
     the test number are skipped with 112 and not charged; the rest go out and cost their
     text's parts (nothing for APITEST)."""
     fates: list[Fate] = []
@@ -283,7 +279,7 @@ def plan(draft: Draft, blacklisted: set[int], consent: dict[str, str] | None = N
             fates.append(Fate(r.text_idx, r.shown, UNDELIVERED, INVALID, False))
         elif r.number in blacklisted:
             fates.append(Fate(r.text_idx, r.shown, UNDELIVERED, BLACKLISTED, False))
-        elif draft.iys and (reason := iys_reason(draft, statuses.get(r.shown))) is not None:
+        elif draft.iys and (reason := iys_reason(draft, statuses.get(r.number))) is not None:
             fates.append(Fate(r.text_idx, r.shown, UNDELIVERED, reason, False))
         elif draft.only_number is not None and r.number != draft.only_number:
             fates.append(Fate(r.text_idx, r.shown, UNDELIVERED, NOT_TEST_NUMBER, False))

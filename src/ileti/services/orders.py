@@ -132,7 +132,8 @@ class OrderService:
         self, draft: Draft, reservation: Reservation | None, now: int, conn: Connection
     ) -> int:
         """The order's transaction (in the writer's thread)."""
-        blacklisted = order_store.listed(conn, draft.account_id, draft.valid_numbers())
+        valid = draft.valid_numbers()
+        blacklisted = order_store.listed(conn, draft.account_id, valid)
         consent = None
         if draft.iys and draft.brand_code and draft.iys_list:
             consent = consent_store.statuses(
@@ -141,7 +142,7 @@ class OrderService:
                 draft.brand_code,
                 order_rules.IYS_TYPE,
                 draft.iys_list,
-                draft.valid_e164(),
+                valid,
             )
         plan = order_rules.plan(draft, blacklisted, consent)
         if plan.sendable == 0:

@@ -27,10 +27,12 @@ def _cursor(conn: Connection) -> Any:
 
 # -- the latest records, in bulk ---------------------------------------------------------
 
+# SQLite: CROSS JOIN keeps json_each outside, so each key is one primary-key search (a
+# plain JOIN lets the planner scan the account's records once per key).
 _CURRENT_SQL = {
     "sqlite": (
         "SELECT c.type, c.recipient_type, c.recipient, c.status, c.consent_date "
-        "FROM json_each(?) AS j JOIN consents AS c ON c.account_id = ? AND c.brand_code = ? "
+        "FROM json_each(?) AS j CROSS JOIN consents AS c ON c.account_id = ? AND c.brand_code = ? "
         "AND c.type = j.value ->> 0 AND c.recipient_type = j.value ->> 1 "
         "AND c.recipient = j.value ->> 2"
     ),
@@ -72,12 +74,13 @@ def current(
 
 _STATUSES_SQL = {
     "sqlite": (
-        "SELECT recipient, status FROM consents WHERE account_id = ? AND brand_code = ? "
-        "AND type = ? AND recipient_type = ? AND recipient IN (SELECT value FROM json_each(?))"
+        "SELECT number, status FROM consents WHERE account_id = ? "
+        "AND number IN (SELECT value FROM json_each(?)) "
+        "AND brand_code = ? AND type = ? AND recipient_type = ?"
     ),
     "postgresql": (
-        "SELECT recipient, status FROM consents WHERE account_id = %s AND brand_code = %s "
-        "AND type = %s AND recipient_type = %s AND recipient = ANY(%s)"
+        "SELECT number, status FROM consents WHERE account_id = %s AND number = ANY(%s) "
+        "AND brand_code = %s AND type = %s AND recipient_type = %s"
     ),
 }
 
@@ -88,24 +91,28 @@ def statuses(
     brand_code: str,
     type_: str,
     recipient_type: str,
-    recipients: Sequence[str],
-) -> dict[str, str]:
-    """recipient -> its latest status, for those of ``recipients`` with a record (one
-    query, any count: send-sms with iys=1)."""
-    if not recipients:
+    numbers: Sequence[int],
+) -> dict[int, str]:
+    """number (905XXXXXXXXX) -> its latest status, for those of ``numbers`` with a
+    record (one query by ``ix_consents_number``, any count: send-sms with iys=1)."""
+    if not numbers:
         return {}
     cursor = _cursor(conn)
     try:
-        argument: Any = (
-            json.dumps(list(recipients)) if conn.dialect.name == "sqlite" else list(recipients)
-        )
+        argument: Any = json.dumps(list(numbers)) if conn.dialect.name == "sqlite" else numbers
         cursor.execute(
             _STATUSES_SQL[conn.dialect.name],
-            (account_id, brand_code, type_, recipient_type, argument),
+            (account_id, argument, brand_code, type_, recipient_type),
         )
         return dict(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def number_of(recipient: str) -> int | None:
+    """A phone recipient (E.164) as the integer ``number`` column; None for an e-mail."""
+    digits = recipient[1:]
+    return int(digits) if recipient[:1] == "+" and digits.isascii() and digits.isdigit() else None
 
 
 # -- recording -----------------------------------------------------------------------------
@@ -129,19 +136,19 @@ _RECORDS_SQL = {
 _CURRENT_UPSERT_SQL = {
     "sqlite": (
         "INSERT INTO consents (account_id, brand_code, type, recipient_type, recipient, "
-        "status, source, consent_date, recorded_at) "
+        "status, source, consent_date, recorded_at, number) "
         "SELECT ?, ?, value ->> 2, value ->> 1, value ->> 0, value ->> 3, value ->> 4, "
-        "value ->> 5, ? FROM json_each(?) WHERE true "
+        "value ->> 5, ?, value ->> 6 FROM json_each(?) WHERE true "
         "ON CONFLICT (account_id, brand_code, type, recipient_type, recipient) DO UPDATE SET "
         "status = excluded.status, source = excluded.source, "
         "consent_date = excluded.consent_date, recorded_at = excluded.recorded_at"
     ),
     "postgresql": (
         "INSERT INTO consents (account_id, brand_code, type, recipient_type, recipient, "
-        "status, source, consent_date, recorded_at) "
-        "SELECT %s, %s, t, rt, r, s, src, d, %s "
+        "status, source, consent_date, recorded_at, number) "
+        "SELECT %s, %s, t, rt, r, s, src, d, %s, n "
         "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-        "%s::bigint[]) AS x(r, rt, t, s, src, d) "
+        "%s::bigint[], %s::bigint[]) AS x(r, rt, t, s, src, d, n) "
         "ON CONFLICT (account_id, brand_code, type, recipient_type, recipient) DO UPDATE SET "
         "status = excluded.status, source = excluded.source, "
         "consent_date = excluded.consent_date, recorded_at = excluded.recorded_at"
@@ -167,7 +174,15 @@ def record(
         if conn.dialect.name == "sqlite":
             payload = json.dumps(
                 [
-                    [c.recipient, c.recipient_type, c.type, c.status, c.source, c.consent_date]
+                    [
+                        c.recipient,
+                        c.recipient_type,
+                        c.type,
+                        c.status,
+                        c.source,
+                        c.consent_date,
+                        number_of(c.recipient),
+                    ]
                     for c in records
                 ]
             )
@@ -185,8 +200,9 @@ def record(
             cursor.execute(
                 _RECORDS_SQL["postgresql"], (account_id, brand_code, now, origin, *columns)
             )
+            numbers = [number_of(c.recipient) for c in records]
             cursor.execute(
-                _CURRENT_UPSERT_SQL["postgresql"], (account_id, brand_code, now, *columns)
+                _CURRENT_UPSERT_SQL["postgresql"], (account_id, brand_code, now, *columns, numbers)
             )
     finally:
         cursor.close()

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(32), nullable=True),
         sa.Column("consent_date", sa.BigInteger(), nullable=False),
         sa.Column("recorded_at", sa.BigInteger(), nullable=False),
+        sa.Column("number", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint(
             "account_id", "brand_code", "type", "recipient_type", "recipient", name="pk_consents"
         ),
@@ -67,9 +68,15 @@ def upgrade() -> None:
         ),
         sqlite_with_rowid=False,
     )
+    op.create_index(
+        "ix_consents_number",
+        "consents",
+        ["account_id", "number", "brand_code", "type", "recipient_type", "status"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_consents_number", table_name="consents")
     op.drop_table("consents")
     op.drop_index("ix_consent_records_account_recipient", table_name="consent_records")
     op.drop_table("consent_records")
