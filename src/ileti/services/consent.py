@@ -65,10 +65,17 @@ class ConsentService:
     # -- consent/create ------------------------------------------------------------------
 
     async def create(
-        self, account: Account, brand_code: Any, raw: Any, *, origin: str = API
+        self,
+        account: Account,
+        brand_code: Any,
+        raw: Any,
+        *,
+        origin: str = API,
+        most: int | None = rules.MAX_RECORDS,
     ) -> int:
         """Store a consent list whole (how many records), or refuse it whole: 403 for
-        the brand, 422 for any record breaking any rule (nothing stored)."""
+        the brand, 422 for any record breaking any rule (nothing stored). ``most``: the
+        longest list (None: any, for the CLI's import of a file)."""
         now = self._clock.now_us()
         size = len(raw) if isinstance(raw, list) else 0
         try:
@@ -77,7 +84,7 @@ class ConsentService:
             problem = Problem(None, None, "brandCode", exc.detail or exc.code.message)
             self._remember(account.id, Refusal(now, size, (problem,)))
             raise
-        checked, problems = rules.records(raw, now)
+        checked, problems = rules.records(raw, now, most=most)
         if problems:
             self._refused(account.id, now, size, problems)
         run = functools.partial(_create, account.id, brand, checked, now, origin)
@@ -160,6 +167,12 @@ class ConsentService:
             functools.partial(consent_store.search, after=after, limit=limit),
             account_id,
             search_prefix(prefix),
+        )
+
+    async def every_latest(self, account_id: int) -> list[StoredConsent]:
+        """The latest record of every key the account holds, by recipient (export)."""
+        return await self._store.read(
+            functools.partial(consent_store.search, after=None, limit=None), account_id, ""
         )
 
 

@@ -151,9 +151,15 @@ def local_day(at: int) -> date:
     return from_us(at).astimezone(ISTANBUL).date()
 
 
-def too_late(consent_date: int, now: int) -> bool:
-    """Whether a consent dated ``consent_date`` comes after its upload deadline."""
-    return local_day(now) > upload_deadline(local_day(consent_date))
+def too_late(consent_date: int, today: date) -> bool:
+    """Whether a consent dated ``consent_date`` comes after its upload deadline, on
+    ``today`` (Istanbul)."""
+    return today > upload_deadline(_day_of(consent_date))
+
+
+@lru_cache(maxsize=65536)
+def _day_of(at: int) -> date:
+    return local_day(at)
 
 
 # -- one record ----------------------------------------------------------------------------------
@@ -186,13 +192,20 @@ def recipient_of(type_: str, value: Any) -> tuple[str | None, str]:
     return found.normalized.lower(), ""  # looked up whatever the case it is written in
 
 
+@lru_cache(maxsize=65536)
+def _parsed(text: str) -> int | None:
+    try:
+        return parse_local(text)
+    except ValueError:
+        return None
+
+
 def date_of(value: Any, now: int) -> tuple[int | None, str]:
     """(microseconds, "") or (None, why not)."""
     if not isinstance(value, str) or _DATE.fullmatch(value) is None:
         return None, "YYYY-MM-DD HH:MM:SS"
-    try:
-        at = parse_local(value)
-    except ValueError:
+    at = _parsed(value)
+    if at is None:
         return None, "YYYY-MM-DD HH:MM:SS: no such date or time"
     if at < EARLIEST:
         return None, f"not before {EARLIEST_TEXT}"
@@ -205,8 +218,11 @@ def _absent(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def record(index: int, raw: Any, now: int) -> tuple[Consent | None, list[Problem]]:
-    """One record of a consent/create list, checked on its own."""
+def record(
+    index: int, raw: Any, now: int, today: date | None = None
+) -> tuple[Consent | None, list[Problem]]:
+    """One record of a consent/create list, checked on its own (``today``: ``now``'s
+    Istanbul day, when the caller has it)."""
     if not isinstance(raw, dict):
         return None, [Problem(index, None, "record", "an object")]
     written = shown(raw.get("recipient"))
@@ -251,24 +267,28 @@ def record(index: int, raw: Any, now: int) -> tuple[Consent | None, list[Problem
         refuse("consentDate", f"HS_2015 only with {EARLIEST_TEXT}")
     if source == "HS_KARAR" and status in STATUSES and status != RET:
         refuse("source", "HS_KARAR only with RET")
-    if at is not None and too_late(at, now):
+    if at is not None and too_late(at, today or local_day(now)):
         refuse("consentDate", f"older than {BUSINESS_DAYS} business days")
     if problems or recipient is None or at is None:
         return None, problems
     return Consent(recipient, str(recipient_type), str(type_), str(status), source, at), []
 
 
-def records(raw: Any, now: int) -> tuple[list[Consent], list[Problem]]:
-    """A consent/create list checked record by record, and for keys repeated in it."""
+def records(
+    raw: Any, now: int, *, most: int | None = MAX_RECORDS
+) -> tuple[list[Consent], list[Problem]]:
+    """A consent/create list checked record by record, and for keys repeated in it
+    (``most``: the longest list taken; None: any, as the CLI's import)."""
     if not isinstance(raw, list):
         return [], [Problem(None, None, "list", "an array of records")]
-    if not 1 <= len(raw) <= MAX_RECORDS:
-        return [], [Problem(None, None, "list", f"1 to {MAX_RECORDS} records, not {len(raw)}")]
+    if not raw or (most is not None and len(raw) > most):
+        return [], [Problem(None, None, "list", f"1 to {most} records, not {len(raw)}")]
     found: list[Consent] = []
     problems: list[Problem] = []
     seen: dict[tuple[str, str, str], int] = {}
+    today = local_day(now)
     for index, item in enumerate(raw):
-        consent, wrong = record(index, item, now)
+        consent, wrong = record(index, item, now, today)
         if consent is None:
             problems.extend(wrong)
             continue

@@ -280,10 +280,11 @@ def history(
 
 
 def search(
-    conn: Connection, account_id: int, prefix: str, *, after: str | None, limit: int
+    conn: Connection, account_id: int, prefix: str, *, after: str | None, limit: int | None
 ) -> list[StoredConsent]:
     """The latest record of each (brand, type, recipient type) of the recipients starting
-    with ``prefix``, by recipient; ``after``: only recipients after it."""
+    with ``prefix``, by recipient; ``after``: only recipients after it; ``limit`` None:
+    all."""
     query = select(
         consents.c.account_id,
         consents.c.brand_code,
@@ -301,7 +302,9 @@ def search(
         query = query.where(consents.c.recipient > after)
     query = query.order_by(
         consents.c.recipient, consents.c.brand_code, consents.c.type, consents.c.recipient_type
-    ).limit(limit)
+    )
+    if limit is not None:
+        query = query.limit(limit)
     return [
         StoredConsent(
             id=0,
