@@ -7,7 +7,9 @@ runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,8 @@ from ileti.clock import ISTANBUL
 from ileti.config import Settings
 from ileti.services.accounts import Issued
 from tests.support.actions import consent_record
+from tests.support.cli import create as cli_create
+from tests.support.cli import ileti, run
 from tests.support.clock import FakeClock
 from tests.support.http import auth, call, control_headers
 from tests.support.runtime import running
@@ -621,3 +625,60 @@ async def test_refusals_name_every_problem(
     # another account sees none of it
     other = await runtime.accounts.create("other", brand_code="1")
     assert await refusals(client, other) == []
+
+
+# -- the CLI -------------------------------------------------------------------------------------
+
+
+def test_cli_add_show_import_export(database_url: str, tmp_path: Path) -> None:
+    cli_create(database_url, "acme", "--key", "acme", "--brand-code", BRAND)
+    one_hour = ago(timedelta(hours=1))
+    assert run(database_url, "consent", "add", "acme", "0533 000 00 01", "--date", one_hour) == (
+        "ONAY recorded for 0533 000 00 01 (BIREYSEL MESAJ).\n"
+    )
+    run(database_url, "consent", "add", "acme", A, "--status", "RET", "--source", "HS_KARAR")
+    # the same status twice: refused, every problem named, nothing stored
+    refused = ileti(database_url, "consent", "add", "acme", A, "--status", "RET")
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines() == [
+        f"record 0 ({A}): status: already RET",
+        "Error: refused: 1 problem(s), nothing stored",
+    ]
+    shown = json.loads(run(database_url, "consent", "show", "acme", "05330000001", "--json"))
+    assert [(r["status"], r["source"], r["origin"]) for r in shown] == [
+        ("RET", "HS_KARAR", "cli"),
+        ("ONAY", "HS_FIZIKSEL_ORTAM", "cli"),
+    ]
+    # import: stored whole, or refused whole with each problem's line
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "recipient,recipientType,type,status,source,consentDate\n"
+        f"{B},BIREYSEL,MESAJ,ONAY,HS_WEB,{one_hour}\n"
+        f"ayse@example.com,BIREYSEL,EPOSTA,ONAY,HS_EPOSTA,{one_hour}\n"
+        f"{C},TACIR,MESAJ,ONAY,,\n"
+    )
+    assert run(database_url, "consent", "import", "acme", str(good)) == (
+        "3 consent record(s) imported.\n"
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "recipient,recipientType,type,status,source,consentDate\n"
+        f"{D},BIREYSEL,MESAJ,ONAY,HS_WEB,{one_hour}\n"
+        f"{B},BIREYSEL,MESAJ,EVET,HS_WEB,{one_hour}\n"
+    )
+    refused = ileti(database_url, "consent", "import", "acme", str(bad))
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[0] == f"{bad}:3 ({B}): status: ONAY or RET"
+    exported = run(database_url, "consent", "export", "acme").splitlines()
+    assert exported[0] == "recipient,recipientType,type,status,source,consentDate"
+    assert [line.split(",")[:5] for line in exported[1:]] == [
+        [A, "BIREYSEL", "MESAJ", "RET", "HS_KARAR"],
+        [B, "BIREYSEL", "MESAJ", "ONAY", "HS_WEB"],
+        [C, "TACIR", "MESAJ", "ONAY", ""],
+        ["ayse@example.com", "BIREYSEL", "EPOSTA", "ONAY", "HS_EPOSTA"],
+    ]
+    # an account without a brand code
+    cli_create(database_url, "plain", "--key", "plain")
+    refused = ileti(database_url, "consent", "add", "plain", A)
+    assert refused.exit_code == 1
+    assert "403" in refused.stderr
