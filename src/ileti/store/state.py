@@ -13,6 +13,8 @@ from ileti.store.schema import (
     accounts,
     blacklist,
     blacklist_counters,
+    consent_records,
+    consents,
     faults,
     inbound,
     messages,
@@ -64,6 +66,8 @@ def clear_everything(conn: Connection) -> Removed:
         blacklist=_count(conn, blacklist),
     )
     for table in (
+        consents,
+        consent_records,
         faults,
         inbound,
         webhooks,
