@@ -230,7 +230,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "date-future",
-        consent_record(D, consentDate=ago(timedelta(minutes=-5))),
+        consent_record(D, consentDate=ago(timedelta(days=-3650))),
         "consentDate",
         "not in the future",
     ),

@@ -878,7 +878,7 @@ async def test_empty_request_is_401_not_400(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued, enc: str
 ) -> None:
     """``{"request": {}}`` and ``<request/>`` parse; they lack authentication."""
-    for action in sorted(ACTIONS):
+    for action in [a for a in sorted(ACTIONS) if enc in encodings_of(a)]:
         body = b'{"request": {}}' if enc == "json" else wrap(b"<request/>", enc)
         r = await client.post(path_of(action, enc), content=body)
         assert r.status_code == 401
