@@ -682,3 +682,46 @@ def test_cli_add_show_import_export(database_url: str, tmp_path: Path) -> None:
     refused = ileti(database_url, "consent", "add", "plain", A)
     assert refused.exit_code == 1
     assert "403" in refused.stderr
+
+
+# -- what the panel reads (the service) -----------------------------------------------------------
+
+
+async def test_history_and_search_for_the_panel(
+    runtime: Runtime, client: httpx.AsyncClient, acme: Issued
+) -> None:
+    await created(
+        client,
+        acme,
+        consent_record(A, consentDate=ago(timedelta(hours=1))),
+        consent_record(A, recipientType="TACIR"),
+        consent_record(B),
+        consent_record("ali@example.com", type="EPOSTA", source="HS_EPOSTA"),
+    )
+    await created(client, acme, consent_record(A, status="RET"))
+    history = await runtime.consent.history(acme.account.id, "0533 000 00 01")
+    assert [(h.consent.recipient_type, h.consent.status) for h in history] == [
+        ("BIREYSEL", "RET"),
+        ("TACIR", "ONAY"),
+        ("BIREYSEL", "ONAY"),
+    ]
+    assert [h.origin for h in history] == ["api", "api", "api"]
+    # search by the start of a recipient: a number in any written form, or an address
+    for prefix in ("0533000000", "533000000", "+90533000000", "90533000000"):
+        found = await runtime.consent.search(acme.account.id, prefix)
+        assert [
+            (f.consent.recipient, f.consent.recipient_type, f.consent.status) for f in found
+        ] == [
+            (A, "BIREYSEL", "RET"),
+            (A, "TACIR", "ONAY"),
+            (B, "BIREYSEL", "ONAY"),
+        ], prefix
+    found = await runtime.consent.search(acme.account.id, "ali@")
+    assert [f.consent.recipient for f in found] == ["ali@example.com"]
+    assert len(await runtime.consent.search(acme.account.id, "", limit=2)) == 2
+    found = await runtime.consent.search(acme.account.id, "", after=A)
+    assert [f.consent.recipient for f in found] == [B, "ali@example.com"]
+    # another account sees none of it
+    other = await runtime.accounts.create("other", brand_code=BRAND)
+    assert await runtime.consent.history(other.account.id, A) == []
+    assert await runtime.consent.search(other.account.id, "") == []
