@@ -49,6 +49,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/get_blacklist.py
 	$(BIN)/python bench/import_blacklist.py
 	$(BIN)/python bench/send_sms.py
+	$(BIN)/python bench/consent.py
 	$(BIN)/python bench/get_report.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/longpolls.py

@@ -98,7 +98,8 @@ class Input:
         return self.target.split("?", 1)[0].rstrip("/").endswith("/json")
 
     def codes(self) -> frozenset[int]:
-        if self.action is None:
+        if self.action is None or (ACTIONS[self.action].json_only and not self.json_answer):
+            # no action, or the XML path of a JSON-only one (İYS consent): 404
             return frozenset(int(c) for c in EXTRA_CODES)
         return frozenset(int(c) for c in ACTIONS[self.action].codes)
 

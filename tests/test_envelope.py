@@ -29,7 +29,7 @@ from ileti.api.actions import ACTIONS
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from tests.support.actions import CASES, prepare, request_of
+from tests.support.actions import CASES, encodings_of, prepare, request_of
 from tests.support.http import ENCODINGS, auth, body_of, path_of, wrap, xml_of
 from tests.support.spec import JSON_TYPE, MESSAGES, XML_PROLOG, XML_TYPE
 from tests.support.stored import listed_numbers, snapshot
@@ -281,6 +281,13 @@ async def seeded(
 # -- every action of the v1 table: success, 400, 401 ---------------------------------------
 
 EVERY_ACTION = sorted(ACTIONS)
+#: (action, encoding) for every encoding each action is served in (the İYS consent
+#: actions: JSON only, their XML paths 404: ``test_json_only_actions_have_no_xml_path``).
+EVERY_ACTION_ENCODING = [
+    pytest.param(action, enc, id=f"{enc}-{action}")
+    for action in EVERY_ACTION
+    for enc in encodings_of(action)
+]
 
 
 def test_every_action_has_a_case() -> None:
@@ -289,8 +296,7 @@ def test_every_action_has_a_case() -> None:
     assert sorted(CASES) == EVERY_ACTION
 
 
-@pytest.mark.parametrize("enc", ENCODINGS)
-@pytest.mark.parametrize("action", EVERY_ACTION)
+@pytest.mark.parametrize(("action", "enc"), EVERY_ACTION_ENCODING)
 async def test_every_action_succeeds(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -310,8 +316,7 @@ async def test_every_action_succeeds(
     assert (await snapshot(runtime) != before) is CASES[action].writes
 
 
-@pytest.mark.parametrize("enc", ENCODINGS)
-@pytest.mark.parametrize("action", EVERY_ACTION)
+@pytest.mark.parametrize(("action", "enc"), EVERY_ACTION_ENCODING)
 async def test_every_action_unparseable_body_is_400(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -339,8 +344,7 @@ async def test_every_action_unparseable_body_is_400(
     assert await snapshot(runtime) == before
 
 
-@pytest.mark.parametrize("enc", ENCODINGS)
-@pytest.mark.parametrize("action", EVERY_ACTION)
+@pytest.mark.parametrize(("action", "enc"), EVERY_ACTION_ENCODING)
 async def test_every_action_wrong_credentials_is_401(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -661,6 +665,22 @@ def _not_found_of(action: str) -> list[tuple[str, str, str]]:
     ]
 
 
+@pytest.mark.parametrize("action", [a for a in EVERY_ACTION if encodings_of(a) == ("json",)])
+async def test_json_only_actions_have_no_xml_path(
+    client: httpx.AsyncClient, runtime: Runtime, account: Issued, action: str
+) -> None:
+    """The İYS consent actions are JSON only (spec §10: the provider publishes no XML
+    form): their bare and GET paths are 404 in XML whatever the body, nothing stored."""
+    prepared = await prepare(client, account, action)
+    before = await snapshot(runtime)
+    for path in (f"/v1/{action}", f"/v1/{action}/", f"/v1/{action}/get/"):
+        for method in ("POST", "GET"):
+            await assert_not_found(
+                client, method, path, "xml", request_of(action, account, prepared)
+            )
+    assert await snapshot(runtime) == before
+
+
 async def assert_not_found(
     client: httpx.AsyncClient, method: str, path: str, enc: str, request: dict[str, Any]
 ) -> None:
@@ -858,7 +878,7 @@ async def test_empty_request_is_401_not_400(
     client: httpx.AsyncClient, runtime: Runtime, account: Issued, enc: str
 ) -> None:
     """``{"request": {}}`` and ``<request/>`` parse; they lack authentication."""
-    for action in sorted(ACTIONS):
+    for action in [a for a in sorted(ACTIONS) if enc in encodings_of(a)]:
         body = b'{"request": {}}' if enc == "json" else wrap(b"<request/>", enc)
         r = await client.post(path_of(action, enc), content=body)
         assert r.status_code == 401

@@ -20,6 +20,7 @@ from ileti.clock import ISTANBUL
 from ileti.config import Settings
 from ileti.services.accounts import Issued
 from ileti.store.schema import orders
+from tests.support.actions import consent_record
 from tests.support.http import auth, call
 from tests.support.sms import (
     INVALID,
@@ -533,7 +534,13 @@ PY_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 async def test_python_sdk_send_report_summary(
     client: httpx.AsyncClient, runtime: Runtime, acme: Issued
 ) -> None:
-    # sms().send([...], text): iys "1", iysList BIREYSEL, sendDateTime "" by default
+    # sms().send([...], text): iys "1", iysList BIREYSEL, sendDateTime "" by default; so
+    # the recipients need a current İYS ONAY under the account's brand (spec §10)
+    consent = {"brandCode": "123456", "list": [consent_record(n) for n in (A, B, C)]}
+    status, got = await call(
+        client, "consent/create", {"authentication": auth(acme), "consent": consent}
+    )
+    assert status == 200, got
     order = {
         "order": {
             "sender": "eMarka",

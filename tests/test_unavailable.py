@@ -16,7 +16,7 @@ import pytest
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.services.accounts import Issued
-from tests.support.actions import CASES, prepare, request_of
+from tests.support.actions import CASES, encodings_of, prepare, request_of
 from tests.support.http import ENCODINGS, body_of, path_of
 from tests.support.runtime import client_of
 from tests.support.spec import JSON_TYPE, XML_TYPE, json_body, xml_body
@@ -60,8 +60,9 @@ async def test_a_database_that_refuses_writes_gives_503(
     before = await snapshot(runtime)
     caplog.set_level(logging.ERROR, logger="ileti.api")
 
+    writing = [action for action in WRITING if enc in encodings_of(action)]
     async with refusing_writes(settings) as read_only, client_of(read_only) as c:
-        for action in WRITING:
+        for action in writing:
             body = body_of(request_of(action, account, prepared), enc)
             assert_unavailable(await c.post(path_of(action, enc), content=body), enc)
         # Reading still works: the 503s are the writes'.
@@ -70,11 +71,11 @@ async def test_a_database_that_refuses_writes_gives_503(
 
     assert await snapshot(runtime) == before
     logged = [r for r in caplog.records if r.name == "ileti.api" and r.levelno == logging.ERROR]
-    assert len(logged) == len(WRITING)
+    assert len(logged) == len(writing)
     assert all(r.getMessage().startswith("database unavailable: ") for r in logged)
 
     # Writable again, the very same requests succeed.
-    for action in WRITING:
+    for action in writing:
         body = body_of(request_of(action, account, prepared), enc)
         r = await client.post(path_of(action, enc), content=body)
         assert r.status_code == 200, (action, r.content)

@@ -7,6 +7,7 @@ renders it as a v1 envelope whose HTTP status equals its code.
     ├── BadRequest            400  body could not be parsed
     ├── Unauthorized          401  authentication failed (any cause, one body)
     ├── InsufficientBalance   402
+    ├── SubscriptionMissing   403  no İYS brand code, or not the account's (spec §10)
     ├── NotFound              404  no such action or method
     ├── Unprocessable         422  values failed validation (generic)
     ├── PageOutOfRange        464
@@ -39,6 +40,7 @@ class Code(IntEnum):
     BAD_REQUEST = 400
     UNAUTHORIZED = 401
     INSUFFICIENT_BALANCE = 402
+    NO_SUBSCRIPTION = 403
     NOT_FOUND = 404
     UNPROCESSABLE = 422
     RATE_LIMITED = 429
@@ -77,6 +79,7 @@ MESSAGES: dict[Code, str] = {
     Code.BAD_REQUEST: "İstek çözümlenemedi",
     Code.UNAUTHORIZED: "Üyelik bilgileri hatalı",
     Code.INSUFFICIENT_BALANCE: "Bakiye yetersiz",
+    Code.NO_SUBSCRIPTION: "Aktif abonelik bulunamadı",
     Code.NOT_FOUND: "API istek yapılan yönteme sahip değil",
     Code.UNPROCESSABLE: "İstek içerisindeki değerler doğrulanamadı.",
     Code.RATE_LIMITED: "İstek limiti aşıldı",
@@ -125,6 +128,10 @@ class Unauthorized(ApiError):
 
 class InsufficientBalance(ApiError):
     code = Code.INSUFFICIENT_BALANCE
+
+
+class SubscriptionMissing(ApiError):
+    code = Code.NO_SUBSCRIPTION
 
 
 class NotFound(ApiError):

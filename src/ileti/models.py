@@ -110,3 +110,33 @@ class OrderCounts:
     @property
     def total(self) -> int:
         return self.waiting + self.delivered + self.undelivered
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """One İYS consent record (spec §10), checked: the recipient normalised (E.164 for
+    MESAJ and ARAMA, the e-mail address as normalised), the date in microseconds (UTC)."""
+
+    recipient: str
+    recipient_type: str  # BIREYSEL | TACIR
+    type: str  # MESAJ | ARAMA | EPOSTA
+    status: str  # ONAY | RET
+    source: str | None  # HS_*, IYS_KISAMESAJ; None: a TACIR record without one
+    consent_date: int
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What the registry keeps one history of (beside the brand)."""
+        return (self.type, self.recipient_type, self.recipient)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConsent:
+    """A consent record as stored: the record, its brand, when and how it came."""
+
+    id: int
+    account_id: int
+    brand_code: str
+    consent: Consent
+    recorded_at: int  # microseconds, UTC
+    origin: str  # api | cli | import | inbound

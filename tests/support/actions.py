@@ -15,10 +15,14 @@ from typing import Any
 import httpx
 
 from ileti.services.accounts import Issued
-from tests.support.http import auth, call
+from tests.support.http import ENCODINGS, auth, call, control_headers
 from tests.support.sms import istanbul, order_of, sent
 
 LISTED = "+905330000099"
+#: The İYS brand code an account is given for the consent actions, and a recipient
+#: with a consent record under it.
+BRAND = "696422"
+CONSENTED = "+905330000104"
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ class ActionCase:
     payload: tuple[str, ...]
     #: A success changes what is stored.
     writes: bool
-    #: What the account must hold for a success: "listed", "order", "scheduled".
+    #: What the account must hold for a success: "listed", "order", "scheduled",
+    #: "brand" (an İYS brand code), "consent" (a record for ``CONSENTED``).
     needs: frozenset[str] = frozenset()
 
 
@@ -91,7 +96,44 @@ CASES: dict[str, ActionCase] = {
         writes=True,
         needs=frozenset({"scheduled"}),
     ),
+    "consent/create": ActionCase(
+        lambda p: {"consent": {"brandCode": BRAND, "list": [consent_record("+905330000105")]}},
+        payload=(),
+        writes=True,
+        needs=frozenset({"brand"}),
+    ),
+    "consent/show": ActionCase(
+        lambda p: {
+            "consent": {
+                "brandCode": int(BRAND),
+                "recipient": CONSENTED,
+                "recipientType": "BIREYSEL",
+                "type": "MESAJ",
+            }
+        },
+        payload=("consent",),
+        writes=False,
+        needs=frozenset({"brand", "consent"}),
+    ),
 }
+
+
+def encodings_of(action: str) -> tuple[str, ...]:
+    """The encodings an action is served in: JSON only for the İYS consent actions."""
+    return ("json",) if action.startswith("consent/") else ENCODINGS
+
+
+def consent_record(recipient: str = CONSENTED, **fields: Any) -> dict[str, Any]:
+    """A valid BIREYSEL MESAJ ONAY record dated a minute ago (Istanbul)."""
+    return {
+        "recipient": recipient,
+        "recipientType": "BIREYSEL",
+        "type": "MESAJ",
+        "status": "ONAY",
+        "source": "HS_WEB",
+        "consentDate": istanbul(timedelta(minutes=-1), "%Y-%m-%d %H:%M:%S"),
+        **fields,
+    }
 
 
 def request_of(action: str, issued: Issued, prepared: Prepared | None = None) -> dict[str, Any]:
@@ -105,6 +147,20 @@ async def prepare(client: httpx.AsyncClient, issued: Issued, *actions: str) -> P
     actions' requests refer to (no actions: every action's)."""
     needs = set().union(*(CASES[a].needs for a in actions or CASES))
     prepared = Prepared()
+    if "brand" in needs:
+        r = await client.patch(
+            f"/_ileti/accounts/{issued.account.key}",
+            json={"brand_code": BRAND},
+            headers=control_headers(issued),
+        )
+        assert r.status_code == 200, r.text
+    if "consent" in needs:
+        request = {
+            "authentication": auth(issued),
+            "consent": {"brandCode": BRAND, "list": [consent_record()]},
+        }
+        status, body = await call(client, "consent/create", request)
+        assert status == 200, body
     if "listed" in needs:
         request = {"authentication": auth(issued), "blacklist": {"number": LISTED}}
         status, body = await call(client, "add-blacklist", request)

@@ -110,3 +110,8 @@ async def call(
     r = await client.post(f"/v1/{action}", content=xml_of(request).encode())
     assert r.headers["content-type"] == XML_TYPE
     return r.status_code, parse_xml_response(r.content)
+
+
+def control_headers(issued: Issued) -> dict[str, str]:
+    """The control API's credentials of an account (its own data only)."""
+    return {"X-Ileti-Key": issued.account.key, "X-Ileti-Hash": issued.hash}

@@ -22,6 +22,7 @@ MESSAGES: dict[int, str] = {
     400: "İstek çözümlenemedi",
     401: "Üyelik bilgileri hatalı",
     402: "Bakiye yetersiz",
+    403: "Aktif abonelik bulunamadı",  # İYS consent (§10)
     404: "API istek yapılan yönteme sahip değil",
     422: "İstek içerisindeki değerler doğrulanamadı.",
     429: "İstek limiti aşıldı",

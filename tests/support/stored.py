@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from ileti.api.runtime import Runtime
-from ileti.clock import now_us
+from ileti.clock import format_local, now_us
 from ileti.config import Settings
 from ileti.services.accounts import Issued
 from ileti.store import Store
@@ -31,7 +31,15 @@ from ileti.store import webhooks as webhook_store
 from ileti.store.engine import normalize_url
 from ileti.store.errors import CommitUnknown, StoreUnavailable
 from ileti.store.migrate import current, head
-from ileti.store.schema import accounts, messages, orders, rate_limits, webhooks
+from ileti.store.schema import (
+    accounts,
+    consent_records,
+    consents,
+    messages,
+    orders,
+    rate_limits,
+    webhooks,
+)
 
 #: A write whose COMMIT answer was lost (the store's own error), for tests to expect.
 COMMIT_UNKNOWN = CommitUnknown
@@ -841,5 +849,44 @@ async def session_rows(rt: Runtime) -> list[dict[str, Any]]:
 
     def read(conn: sa.Connection) -> list[dict[str, Any]]:
         return [dict(row) for row in conn.execute(sa.select(panel_sessions)).mappings()]
+
+    return await rt.store.read(read)
+
+
+# -- İYS consent ---------------------------------------------------------------------------
+
+
+async def stored_consents(rt: Runtime, account_id: int) -> list[tuple[Any, ...]]:
+    """Every consent record of an account, oldest first: (brand code, recipient,
+    recipient type, type, status, source, consent date as Istanbul text, origin)."""
+
+    def read(conn: sa.Connection) -> list[tuple[Any, ...]]:
+        query = (
+            sa.select(
+                consent_records.c.brand_code,
+                consent_records.c.recipient,
+                consent_records.c.recipient_type,
+                consent_records.c.type,
+                consent_records.c.status,
+                consent_records.c.source,
+                consent_records.c.consent_date,
+                consent_records.c.origin,
+            )
+            .where(consent_records.c.account_id == account_id)
+            .order_by(consent_records.c.id)
+        )
+        return [(*row[:6], format_local(row[6]), row[7]) for row in conn.execute(query)]
+
+    return await rt.store.read(read)
+
+
+async def latest_consents(rt: Runtime, account_id: int) -> dict[tuple[str, str, str], str]:
+    """(type, recipient type, recipient) -> the latest status, as stored (every brand)."""
+
+    def read(conn: sa.Connection) -> dict[tuple[str, str, str], str]:
+        query = sa.select(
+            consents.c.type, consents.c.recipient_type, consents.c.recipient, consents.c.status
+        ).where(consents.c.account_id == account_id)
+        return {(t, rt_, r): s for t, rt_, r, s in conn.execute(query)}
 
     return await rt.store.read(read)

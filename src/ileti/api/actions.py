@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ileti.api import account, blacklist, orders
+from ileti.api import account, blacklist, consent, orders
 from ileti.errors import Code
+from ileti.wire.consent import ConsentCreateRequest, ConsentShowRequest
 from ileti.wire.orders import OrderRequest, ReportsRequest, SendSmsRequest
 from ileti.wire.responses import (
     BalanceResult,
     BlacklistResult,
+    ConsentShowResult,
     ReportResult,
     ReportsResult,
     SendersResult,
@@ -59,6 +61,9 @@ class Action:
     get_form: bool = False
     #: Bodies up to ILETI_MAX_SEND_BODY_BYTES (50,000 recipients in XML exceed 1 MiB).
     large_body: bool = False
+    #: Served as ``POST /v1/<name>/json`` only (İYS consent: the provider publishes no
+    #: XML form); the bare path is 404.
+    json_only: bool = False
     #: A success's members beside ``status`` (None: status only).
     result: type[Any] | None = None
     #: The action's own refusals (spec §5–7), beside COMMON_CODES.
@@ -150,6 +155,24 @@ ACTIONS: dict[str, Action] = {
             orders.cancel,
             refusals=frozenset({Code.ORDER_NOT_FOUND}),
             summary="Cancel an order scheduled for the future (its charge refunded).",
+        ),
+        Action(
+            "consent/create",
+            ConsentCreateRequest,
+            consent.create,
+            large_body=True,  # 5,000 records of long e-mail addresses exceed 1 MiB
+            json_only=True,
+            refusals=frozenset({Code.NO_SUBSCRIPTION, Code.UNPROCESSABLE}),
+            summary="Record İYS consent: 1 to 5,000 records, stored whole or refused whole.",
+        ),
+        Action(
+            "consent/show",
+            ConsentShowRequest,
+            consent.show,
+            json_only=True,
+            result=ConsentShowResult,
+            refusals=frozenset({Code.NO_SUBSCRIPTION, Code.UNPROCESSABLE}),
+            summary="The latest İYS consent record of one recipient.",
         ),
     )
 }

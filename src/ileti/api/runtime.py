@@ -12,6 +12,7 @@ from ileti.services.auth import Authenticator
 from ileti.services.auth_throttle import AuthThrottle
 from ileti.services.blacklist import BlacklistService
 from ileti.services.carrier import Carrier
+from ileti.services.consent import ConsentService
 from ileti.services.faults import FaultService
 from ileti.services.health import HealthCheck
 from ileti.services.orders import OrderService
@@ -50,6 +51,8 @@ class Runtime:
     users: UserService
     #: The v1 refusals (4xx) of each account lately, for its panel's dashboard.
     refusals: Refusals
+    #: İYS consent (consent/create, consent/show, the history and the refusals).
+    consent: ConsentService
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
@@ -77,6 +80,7 @@ class Runtime:
             health=HealthCheck(store, clock=clock),
             users=UserService(store, settings, clock=clock),
             refusals=Refusals(clock),
+            consent=ConsentService(store, clock=clock),
         )
 
     async def start(self, *, migrate: bool = True) -> None:

@@ -39,9 +39,17 @@ def route(path: str, method: str) -> Route:
     parts = rest.split("/") if rest else []
     fmt = Format.JSON if parts and parts[-1] == "json" else Format.XML
     found = None
-    action = ACTIONS.get(parts[0]) if parts else None
+    action = None
+    # An action's name is one segment (send-sms) or two (consent/create).
+    for size in (2, 1):
+        action = ACTIONS.get("/".join(parts[:size])) if len(parts) >= size else None
+        if action is not None:
+            parts = [action.name, *parts[size:]]
+            break
     if action is not None:
-        if ((len(parts) == 2 and parts[1] == "json") or len(parts) == 1) and method == "POST":
+        as_json = len(parts) == 2 and parts[1] == "json"
+        bare = len(parts) == 1 and not action.json_only
+        if (as_json or bare) and method == "POST":
             found = (action, fmt, False)
         elif len(parts) == 2 and parts[1] == "get" and action.get_form and method == "GET":
             found = (action, Format.XML, True)

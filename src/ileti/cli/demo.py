@@ -8,12 +8,15 @@ database.
 
 The account is set up so that the official SDKs' defaults work against it: they all
 send ``iys=1`` with ``iysList=BIREYSEL``, which needs an İYS brand code (else 470),
-and their READMEs use the senders ``SENDER`` and ``BASLIK``. An account made from an
-older file, which had neither, gets what it lacks added once.
+and their READMEs use the senders ``SENDER`` and ``BASLIK``. With iys=1 a recipient
+needs an İYS ONAY (spec §10), so the numbers of the SDKs' README examples get one
+(``ileti consent add`` gives others theirs). An account made from an older file, which
+had neither, gets what it lacks added once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -25,9 +28,12 @@ from typing import Any
 import click
 
 from ileti.cli.common import database_option, fail, file_error, open_store, run, settings
-from ileti.clock import SYSTEM
+from ileti.clock import SYSTEM, format_local
+from ileti.models import Account
 from ileti.services.accounts import AccountService
 from ileti.services.blacklist import BlacklistService
+from ileti.services.consent import CLI, ConsentService
+from ileti.services.consent_rules import ConsentRefused
 from ileti.services.users import UserService
 from ileti.store import AccountNotFound, Store
 
@@ -38,12 +44,14 @@ SENDERS = ("ILETI", "APITEST", "SENDER", "BASLIK")
 BRAND_CODE = "696422"
 #: Where APITEST delivers: the number in the Python and PHP SDKs' README examples.
 TEST_NUMBER = "+905057023100"
+#: The recipients of the SDKs' README examples, given an İYS ONAY (BIREYSEL MESAJ).
+CONSENTED = (TEST_NUMBER, "+905051234567")
 BALANCE = 1000
 #: The demo account's panel user (its password is made once and kept in the file).
 PANEL_EMAIL = "demo@ileti.example"
 #: The file's layout: 1 (no "version"): key, secret, hash; 2: and the admin token, the
-#: account having the settings above.
-VERSION = 2
+#: account having the settings above; 3: and the İYS ONAY of ``CONSENTED``.
+VERSION = 3
 
 
 def _save(path: Path, data: dict[str, Any]) -> None:
@@ -153,6 +161,7 @@ def demo(path: Path, url: str, print_token: bool) -> None:
                     return credentials, False, False
                 changes = _missing(account.senders, account.brand_code, account.test_number)
                 await accounts.update(account.key, **changes)
+                await _consent(store, await accounts.get(account.key))
                 return credentials, False, True
         issued = await accounts.create(
             "demo",
@@ -161,14 +170,17 @@ def demo(path: Path, url: str, print_token: bool) -> None:
             brand_code=BRAND_CODE,
             test_number=TEST_NUMBER,
         )
+        await _consent(store, issued.account)
         credentials = {"key": issued.account.key, "secret": issued.secret, "hash": issued.hash}
         return credentials, True, True
 
+    store: Store | None = None
     if not path.parent.is_dir():
         # Checked first: credentials that cannot be saved would be lost.
         fail(f"cannot write {path}: directory {path.parent} does not exist", 1)
-    with open_store() as store:
-        data, created, changed = run(store, work)
+    with open_store() as opened:
+        store = opened
+        data, created, changed = run(opened, work)
     saved_token = _saved_token(saved)
     saved_password = (saved or {}).get("panel_password")
     if not isinstance(saved_password, str) or len(saved_password) < 8:
@@ -217,3 +229,22 @@ def demo(path: Path, url: str, print_token: bool) -> None:
         click.echo("The control API (OpenAPI):")
         click.echo(f"  {base}/_ileti/openapi.json")
     click.echo("")
+
+
+async def _consent(store: Store | None, account: Account) -> None:
+    """An İYS ONAY for each of ``CONSENTED`` under the account's brand, unless it has one."""
+    assert store is not None
+    service = ConsentService(store, clock=SYSTEM)
+    brand = account.brand_code or BRAND_CODE
+    when = format_local(SYSTEM.now_us())
+    for number in CONSENTED:
+        record = {
+            "recipient": number,
+            "recipientType": "BIREYSEL",
+            "type": "MESAJ",
+            "status": "ONAY",
+            "source": "HS_WEB",
+            "consentDate": when,
+        }
+        with contextlib.suppress(ConsentRefused):  # already ONAY (or once refused: kept)
+            await service.create(account, brand, [record], origin=CLI)

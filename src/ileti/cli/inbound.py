@@ -24,7 +24,8 @@ from ileti.store import Store
 @database_option
 def inbound(key: str, sender: str, to: str, text: str, as_json: bool) -> None:
     """Simulate an SMS from NUMBER to the account KEY: kept; RET, IPTAL or STOP (alone
-    or with the account's name) sent to its short code blacklists NUMBER."""
+    or with the account's name) sent to its short code blacklists NUMBER; RET followed
+    by the account's İYS brand code or name, sent to 3338, records an İYS RET."""
 
     async def main(store: Store) -> Received:
         account = await AccountService(store).get(key)
@@ -53,6 +54,9 @@ def inbound(key: str, sender: str, to: str, text: str, as_json: bool) -> None:
         echo_json(data)
     elif got.keyword is None:
         click.echo(f"Inbound message {message.id} kept; no action.")
+    elif message.action == "iys_ret":
+        done = "recorded as an İYS RET" if got.added else "already RET in İYS"
+        click.echo(f"Inbound message {message.id}: {visible(message.sender)} {done}.")
     else:
         done = "blacklisted" if got.added else "already listed"
         sender = visible(message.sender)

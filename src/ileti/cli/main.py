@@ -15,6 +15,7 @@ from ileti.cli.account import account
 from ileti.cli.advance import advance
 from ileti.cli.blacklist import blacklist
 from ileti.cli.common import Group, database_option, failures, file_error, settings
+from ileti.cli.consent import consent
 from ileti.cli.demo import demo
 from ileti.cli.fault import fault
 from ileti.cli.inbound import inbound
@@ -140,6 +141,7 @@ def migrate(create_dirs: bool) -> None:
 cli.add_command(account)
 cli.add_command(advance)
 cli.add_command(blacklist)
+cli.add_command(consent)
 cli.add_command(demo)
 cli.add_command(fault)
 cli.add_command(outbox)

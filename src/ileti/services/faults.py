@@ -56,6 +56,8 @@ ACTIONS = frozenset(
         "get-balance",
         "get-sender",
         "send-sms",
+        "consent/create",
+        "consent/show",
         "get-report",
         "get-reports",
         "get-report-summary",

@@ -8,6 +8,12 @@ Keywords: ``RET``, ``IPTAL`` and ``STOP``, alone or with the brand before or aft
 (``ACME RET``, ``RET ACME``), the brand being the account's name. The match is exact
 after trimming and collapsing spaces, and insensitive to case, Turkish İ/ı included
 (``ret``, ``İPTAL``, ``ıptal``): "RET lütfen" is not an opt-out.
+
+İYS: ``RET <BRAND>`` sent to the registry's short code 3338, the brand being the
+account's İYS brand code or its name (matched as above), records a RET with source
+``IYS_KISAMESAJ`` for the account's brand (``services/consent.opt_out``), in the same
+transaction; consent/show and send-sms with iys=1 then honour it. It does not touch the
+account's blacklist.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from typing import Any
 from ileti import numbers
 from ileti.clock import SYSTEM, Clock
 from ileti.models import Account, BlacklistEntry
+from ileti.services import consent
 from ileti.services.blacklist import KEYWORD
+from ileti.services.consent_rules import IYS_SHORT_CODE
 from ileti.store import Store
 from ileti.store import blacklist as blacklist_store
 from ileti.store import inbound as inbound_store
@@ -26,6 +34,8 @@ from ileti.store.inbound import Inbound
 
 KEYWORDS = ("RET", "IPTAL", "STOP")
 BLACKLISTED = "blacklisted"
+#: The action of a RET to 3338 recorded in İYS.
+IYS_RET = "iys_ret"
 #: The longest short code and text kept.
 MAX_TO = 16
 MAX_TEXT = 1000
@@ -48,6 +58,17 @@ def fold(text: str) -> str:
     """``text`` as keywords are compared: trimmed, spaces collapsed, case folded with
     İ, I and ı all taken as i."""
     return " ".join(text.translate(_DOTTED).casefold().split())
+
+
+def iys_ret(text: str, account: Account) -> bool:
+    """Whether the whole of ``text`` is ``RET <BRAND>`` for the account: its İYS brand
+    code or its name (``fold`` applied to both)."""
+    if not account.brand_code:
+        return False
+    said = fold(text)
+    return any(
+        name and said == f"ret {name}" for name in (fold(account.brand_code), fold(account.name))
+    )
 
 
 def keyword_of(text: str, brand: str) -> str | None:
@@ -92,10 +113,15 @@ class InboundService:
             raise InboundError(f"at most {MAX_TEXT} characters", "text")
         to_short_code = account.short_code is not None and to == account.short_code
         keyword = keyword_of(text, account.name) if to_short_code else None
+        to_iys = to == IYS_SHORT_CODE and iys_ret(text, account)
         now = self._clock.now_us()
 
         def run(conn: Any) -> Received:
             added = False
+            action = BLACKLISTED if keyword is not None else None
+            if to_iys:
+                added = consent.opt_out(conn, account, numbers.e164(number), now)
+                action = IYS_RET
             if keyword is not None:
                 entry = BlacklistEntry(number, now, KEYWORD)
                 added = blacklist_store.add_entries(conn, account.id, [entry]) > 0
@@ -106,9 +132,9 @@ class InboundService:
                 recipient=to,
                 text=text,
                 received_at=now,
-                action=BLACKLISTED if keyword is not None else None,
+                action=action,
             )
-            return Received(kept, keyword, added)
+            return Received(kept, "RET" if to_iys else keyword, added)
 
         return await self._store.transaction(run)
 

@@ -5,10 +5,11 @@ documented order: sender empty 459; too long or not ASCII 460; not approved 450;
 text empty 454; any text over 7 parts 453; bad ``sendDateTime`` 457; ``iys`` missing 468
 (strict mode only); ``iys=1`` with a bad list 469; ``iys=1`` without a brand code 470.
 
-``plan`` then decides, given which numbers the account has blacklisted, each
-recipient's fate and reason, the cost and whether anything can be sent (452 when
-not). The order service runs the rest in one transaction: balance 402, duplicates 451,
-the rate limit 429, then the charge and the rows.
+``plan`` then decides, given which numbers the account has blacklisted and (iys=1)
+the latest İYS status (type MESAJ, the order's list) of each recipient under the
+account's brand, each recipient's fate and reason, the cost and whether anything can
+be sent (452 when not). The order service runs the rest in one transaction: balance
+402, duplicates 451, the rate limit 429, then the charge and the rows.
 """
 
 from __future__ import annotations
@@ -50,10 +51,15 @@ MAX_INVALID = 1_000
 BLACKLISTED = "blacklisted"
 INVALID = "invalid"
 NOT_TEST_NUMBER = "not_test_number"
+#: iys=1: BIREYSEL without a current ONAY (no record); with a current RET (either list).
+IYS_NO_CONSENT = "iys_no_consent"
+IYS_RET = "iys_ret"
 SENDING = int(Code.SENDING)  # 110
 UNDELIVERED = int(Code.UNDELIVERED)  # 112
 #: Reasons decided at submission: those messages never went out.
-SKIPPED = frozenset({BLACKLISTED, INVALID, NOT_TEST_NUMBER})
+SKIPPED = frozenset({BLACKLISTED, INVALID, NOT_TEST_NUMBER, IYS_NO_CONSENT, IYS_RET})
+IYS_TYPE = "MESAJ"
+ONAY, RET = "ONAY", "RET"
 
 
 class Recipient(NamedTuple):
@@ -81,6 +87,8 @@ class Draft:
     #: APITEST: free, and only to the account's test number.
     free: bool = False
     only_number: int | None = None
+    #: iys=1: the account's İYS brand code, under which consent is looked up.
+    brand_code: str | None = None
 
     def valid_numbers(self) -> list[int]:
         return list({r.number for r in self.recipients if r.number is not None})
@@ -241,21 +249,38 @@ def draft(account: Account, command: SendCommand, *, now: int) -> Draft:
         fingerprint=fingerprint(sender, texts, found),
         free=test,
         only_number=(account.test_number or 0) if test else None,
+        brand_code=account.brand_code if iys else None,
     )
 
 
-def plan(draft: Draft, blacklisted: set[int]) -> Plan:
-    """Each recipient's fate: invalid, blacklisted and (APITEST) other than the test
-    number are skipped with 112 and not charged; the rest go out and cost their text's
-    parts (nothing for APITEST)."""
+def iys_reason(draft: Draft, status: str | None) -> str | None:
+    """Why iys=1 drops a recipient whose latest status is ``status`` (None: no record),
+    or None: BIREYSEL needs a current ONAY; TACIR is dropped only on a current RET."""
+    if not draft.iys:
+        return None
+    if status == RET:
+        return IYS_RET
+    if draft.iys_list == "BIREYSEL" and status != ONAY:
+        return IYS_NO_CONSENT
+    return None
+
+
+def plan(draft: Draft, blacklisted: set[int], consent: dict[int, str] | None = None) -> Plan:
+    """Each recipient's fate: invalid, blacklisted, (iys=1) without consent
+    (``iys_reason``; ``consent``: number -> latest status) and (APITEST) other than
+    the test number are skipped with 112 and not charged; the rest go out and cost their
+    text's parts (nothing for APITEST)."""
     fates: list[Fate] = []
     cost = 0
     sendable = 0
+    statuses = consent or {}
     for r in draft.recipients:
         if r.number is None:
             fates.append(Fate(r.text_idx, r.shown, UNDELIVERED, INVALID, False))
         elif r.number in blacklisted:
             fates.append(Fate(r.text_idx, r.shown, UNDELIVERED, BLACKLISTED, False))
+        elif draft.iys and (reason := iys_reason(draft, statuses.get(r.number))) is not None:
+            fates.append(Fate(r.text_idx, r.shown, UNDELIVERED, reason, False))
         elif draft.only_number is not None and r.number != draft.only_number:
             fates.append(Fate(r.text_idx, r.shown, UNDELIVERED, NOT_TEST_NUMBER, False))
         else:

@@ -3,8 +3,9 @@ the store's primitives; get-report and get-reports.
 
 send-sms: the checks that need no database (``order_rules.draft``), then 452 for a
 request without recipients, then the rate limit is reserved (with Redis, taken now),
-then in ONE transaction of the writer: look up the blacklisted recipients, plan the
-order (452 when nothing is sendable), lock and check the balance (402), look for the
+then in ONE transaction of the writer: look up the blacklisted recipients and (iys=1)
+the İYS consent of every recipient (one query each), plan the order (452 when nothing
+is sendable), lock and check the balance (402), look for the
 same order within 10 minutes (451), take the rate limit when it lives in the database
 (429), charge, insert the order, its texts and its messages. A refusal raises the
 catalogue's exception, which rolls back that transaction's savepoint: balance, rate
@@ -42,6 +43,7 @@ from ileti.services.order_rules import Draft
 from ileti.services.ratelimit import RateLimiter, Reservation
 from ileti.store import Store
 from ileti.store import accounts as account_store
+from ileti.store import consent as consent_store
 from ileti.store import orders as order_store
 from ileti.store import webhooks as webhook_store
 from ileti.values import Page
@@ -130,10 +132,21 @@ class OrderService:
         self, draft: Draft, reservation: Reservation | None, now: int, conn: Connection
     ) -> int:
         """The order's transaction (in the writer's thread)."""
-        blacklisted = order_store.listed(conn, draft.account_id, draft.valid_numbers())
-        plan = order_rules.plan(draft, blacklisted)
+        valid = draft.valid_numbers()
+        blacklisted = order_store.listed(conn, draft.account_id, valid)
+        consent = None
+        if draft.iys and draft.brand_code and draft.iys_list:
+            consent = consent_store.statuses(
+                conn,
+                draft.account_id,
+                draft.brand_code,
+                order_rules.IYS_TYPE,
+                draft.iys_list,
+                valid,
+            )
+        plan = order_rules.plan(draft, blacklisted, consent)
         if plan.sendable == 0:
-            raise InvalidRecipients("no valid, non-blacklisted recipient")
+            raise InvalidRecipients("no valid, non-blacklisted recipient with consent")
         if account_store.balance_for_update(conn, draft.account_id) < plan.cost:
             raise InsufficientBalance(f"{plan.cost} credits needed")
         if order_store.has_recent(

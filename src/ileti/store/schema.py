@@ -310,3 +310,64 @@ panel_sessions = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_panel_sessions_user_id", "user_id"),
 )
+
+# -- İYS consent (migration 0012) ----------------------------------------------------------
+
+# Every consent record of an account, as uploaded (consent/create, the CLI) or recorded
+# by the registry (a RET texted to 3338): the history of each (brand, recipient,
+# recipient type, type). Phone recipients are E.164 text, e-mail addresses as
+# normalised. ``consent_date`` is microseconds (UTC); ``origin`` says how it came: api,
+# cli, import, inbound.
+consent_records = Table(
+    "consent_records",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("brand_code", String(64), nullable=False),
+    Column("recipient", String(265), nullable=False),
+    Column("recipient_type", String(8), nullable=False),  # BIREYSEL | TACIR
+    Column("type", String(8), nullable=False),  # MESAJ | ARAMA | EPOSTA
+    Column("status", String(4), nullable=False),  # ONAY | RET
+    # HS_* (uploaded) or IYS_KISAMESAJ (texted to 3338); NULL: a TACIR record without one.
+    Column("source", String(32), nullable=True),
+    # A TACIR record without a consentDate is dated when it was recorded.
+    Column("consent_date", BigInteger, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Column("origin", String(16), nullable=False),
+    # One recipient's history, newest first; search by recipient (the panel).
+    Index("ix_consent_records_account_recipient", "account_id", "recipient", "id"),
+)
+
+# The latest record of each (account, brand, type, recipient type, recipient): what
+# consent/show answers and send-sms with iys=1 looks up (one query for a whole order).
+consents = Table(
+    "consents",
+    metadata,
+    Column(
+        "account_id",
+        Integer,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("brand_code", String(64), primary_key=True),
+    Column("type", String(8), primary_key=True),
+    Column("recipient_type", String(8), primary_key=True),
+    Column("recipient", String(265), primary_key=True),
+    Column("status", String(4), nullable=False),
+    Column("source", String(32), nullable=True),
+    Column("consent_date", BigInteger, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    # A phone recipient as the integer 905XXXXXXXXX (NULL for an e-mail address): send-sms
+    # looks 50,000 of them up by this index, integers compared, not text.
+    Column("number", BigInteger, nullable=True),
+    Index(
+        "ix_consents_number",
+        "account_id",
+        "number",
+        "brand_code",
+        "type",
+        "recipient_type",
+        "status",
+    ),
+    sqlite_with_rowid=False,
+)

@@ -14,6 +14,8 @@ from ileti.store.schema import (
     accounts,
     blacklist,
     blacklist_counters,
+    consent_records,
+    consents,
     faults,
     inbound,
     messages,
@@ -65,6 +67,8 @@ def clear_everything(conn: Connection) -> Removed:
         blacklist=_count(conn, blacklist),
     )
     for table in (
+        consents,
+        consent_records,
         faults,
         inbound,
         webhooks,

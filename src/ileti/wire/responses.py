@@ -92,3 +92,23 @@ class ReportResult(Result):
 class ReportsResult(Result):
     count: int
     orders: list[OrderSummary]
+
+
+class ConsentShown(Result):
+    #: An integer when the brand code is one (as the provider echoes it).
+    brandCode: int | str
+    #: E.164 for MESAJ and ARAMA; the e-mail address as normalised for EPOSTA.
+    recipient: str
+    recipientType: str
+    type: str
+    #: ONAY | RET
+    status: str
+    #: HS_* as uploaded, IYS_KISAMESAJ for a RET texted to 3338; null for a TACIR
+    #: record uploaded without one.
+    source: str | None
+    #: ``Y-m-d H:i:s``, Europe/Istanbul.
+    consentDate: str
+
+
+class ConsentShowResult(Result):
+    consent: ConsentShown

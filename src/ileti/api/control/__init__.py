@@ -21,7 +21,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ileti.api.address import client_address
-from ileti.api.control import accounts, delivery, faults, inbound, outbox, state, webhooks
+from ileti.api.control import (
+    accounts,
+    consent,
+    delivery,
+    faults,
+    inbound,
+    outbox,
+    state,
+    webhooks,
+)
 from ileti.api.control.base import (
     PREFIX,
     Caller,
@@ -50,6 +59,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *inbound.ENDPOINTS,
     *faults.ENDPOINTS,
     *delivery.ENDPOINTS,
+    *consent.ENDPOINTS,
 )
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ileti"'}

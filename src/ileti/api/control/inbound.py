@@ -1,5 +1,6 @@
 """``/_ileti/inbound``: simulate an SMS sent *to* an account (an opt-out keyword to its
-short code blacklists the sender), and list what was received.
+short code blacklists the sender; ``RET <BRAND>`` to 3338, the İYS registry's short code,
+records an İYS RET for the account's brand), and list what was received.
 
 - ``POST /_ileti/inbound`` ``{"from": "+905...", "to": "7889", "text": "RET"}``: the
   message is kept; ``action`` says what it did (``blacklisted``, or null).
@@ -66,6 +67,7 @@ class InboundOut(msgspec.Struct):
 class ReceivedOut(msgspec.Struct):
     action: str | None
     keyword: str | None
+    #: The sender was already blacklisted (or, for a RET to 3338, already RET in İYS).
     already_listed: bool
     message: InboundOut
 
@@ -131,7 +133,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "POST",
         "/inbound",
         "Simulate an SMS sent to the account: kept; an opt-out keyword (RET, IPTAL, STOP, "
-        "'<name> RET', ...) sent to its short code blacklists the sender (source keyword)",
+        "'<name> RET', ...) sent to its short code blacklists the sender (source keyword); "
+        "'RET <brand code or name>' sent to 3338 records an İYS RET (source IYS_KISAMESAJ)",
         receive,
         body=InboundIn,
         result=ReceivedOut,
