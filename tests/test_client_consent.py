@@ -1,8 +1,5 @@
 """İYS consent through ``ileti.client`` and the plugin's ``consents`` helper, against
-ileti's consent/create and consent/show (spec §10, issue 11).
-
-These tests need the server side of consent: on a server without it (consent/create
-answers 404) they are skipped, saying so; once both are merged they run."""
+ileti's consent/create and consent/show (spec §10)."""
 
 from __future__ import annotations
 
@@ -29,9 +26,6 @@ def now() -> str:
 
 @pytest.fixture
 def made(sandbox: Sandbox) -> Made:
-    probe = httpx.post(f"{sandbox.base_url}consent/create/json", json={"request": {}})
-    if probe.status_code == 404:
-        pytest.skip("this server does not serve consent/create yet (issue 11)")
     return make_account(sandbox)
 
 
