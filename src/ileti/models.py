@@ -139,4 +139,4 @@ class StoredConsent:
     brand_code: str
     consent: Consent
     recorded_at: int  # microseconds, UTC
-    origin: str  # api | cli | import | inbound
+    origin: str  # api | cli | import | inbound | panel

@@ -49,6 +49,7 @@ PAGES: tuple[PanelPage, ...] = (
     PanelPage("keys", "/panel/settings/keys"),
     PanelPage("sending", "/panel/settings/sending"),
     PanelPage("blacklist", "/panel/blacklist"),
+    PanelPage("consents", "/panel/consents?q=05321112240"),
     PanelPage("orders", "/panel/orders"),
     PanelPage("order", "/panel/orders/{order_id}"),
     PanelPage("order-scheduled", "/panel/orders/{scheduled_id}"),
@@ -86,10 +87,19 @@ def _send(site: PanelSite, account: Account, text: str, numbers: list[str], at: 
 
 
 def seed(site: PanelSite) -> Seeded:
-    """An account with blacklisted numbers, a sent order (one recipient skipped as
-    blacklisted), a scheduled one and their messages; its user."""
-    account = site.new_account(name="checks-" + secrets.token_hex(3), balance=5000)
+    """An account with an İYS brand code and one consent, blacklisted numbers, a sent
+    order (one recipient skipped as blacklisted), a scheduled one and their messages;
+    its user."""
+    brand = str(600000 + secrets.randbelow(99999))
+    account = site.new_account(
+        name="checks-" + secrets.token_hex(3), balance=5000, brand_code=brand
+    )
     user = site.new_user(account)
+    now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    consent = {"recipient": "05321112240", "recipientType": "BIREYSEL", "type": "MESAJ"}
+    records = [{**consent, "status": "ONAY", "source": "HS_WEB", "consentDate": now}]
+    answer = site.v1("consent/create", account, consent={"brandCode": brand, "list": records})
+    assert answer.status_code == 200, answer.text
     listed = ["+905321112233", "+905321112234", "+905321112235"]
     for number in listed:
         answer = site.v1("add-blacklist", account, blacklist={"number": number})

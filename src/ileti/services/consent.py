@@ -36,7 +36,7 @@ MAX_ACCOUNTS = 10_000
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 #: How a record came.
-API, CLI, IMPORT, INBOUND = "api", "cli", "import", "inbound"
+API, CLI, IMPORT, INBOUND, PANEL = "api", "cli", "import", "inbound", "panel"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,16 @@ from ileti.services.order_pages import STATUSES, OrderPages, OrderQueryError, or
 from ileti.values import MAX_ID
 
 #: Why a message was not sent (``messages.reason``) -> its catalogue key.
-REASONS = ("blacklisted", "invalid", "not_test_number", "cancelled", "undelivered", "fault")
+REASONS = (
+    "blacklisted",
+    "invalid",
+    "not_test_number",
+    "cancelled",
+    "undelivered",
+    "fault",
+    "iys_no_consent",
+    "iys_ret",
+)
 
 
 def _id(raw: str) -> int:

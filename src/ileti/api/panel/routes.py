@@ -11,12 +11,22 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from ileti.api.panel import accounts, auth, blacklist, dashboard, orders, outbox, sandbox, settings
+from ileti.api.panel import (
+    accounts,
+    auth,
+    blacklist,
+    consents,
+    dashboard,
+    orders,
+    outbox,
+    sandbox,
+    settings,
+)
 from ileti.api.panel.base import PREFIX, SESSION_COOKIE, Ctx, error_page, request_language
 from ileti.api.runtime import Runtime
 
 #: Each module's ``routes(rt)``, in the order they are matched.
-PAGES = (auth, dashboard, accounts, settings, blacklist, orders, outbox, sandbox)
+PAGES = (auth, dashboard, accounts, settings, blacklist, consents, orders, outbox, sandbox)
 
 
 def routes(rt: Runtime) -> list[BaseRoute]:
