@@ -35,8 +35,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench proof
 	$(BIN)/ruff format src tests bench proof
 
+# The suite on every core (pytest-xdist; PYTEST_WORKERS=0: in this process only).
+# --dist load hands each worker its tests in collection order, so that the browser
+# tests stay last within each worker (tests/conftest.py: pytest_collection_modifyitems).
+PYTEST_WORKERS ?= auto
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[dev,bench]"

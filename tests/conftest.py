@@ -275,7 +275,16 @@ def page(chromium: Any) -> Iterator[Any]:
         context.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist only ``--dist load`` (what ``-n`` does by default) keeps each
+    worker's tests in collection order, which the browser tests need (below)."""
+    dist = getattr(config.option, "dist", "no")
+    if dist not in ("no", "load"):
+        raise pytest.UsageError(f"--dist {dist}: the browser tests need --dist load")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API leaves its event loop set as the running
-    one while the session's Chromium is open, which the asyncio tests cannot run under."""
+    one while the session's Chromium is open, which the asyncio tests cannot run under.
+    (With pytest-xdist each worker collects this order and is handed its tests in it.)"""
     items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))

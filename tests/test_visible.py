@@ -37,6 +37,7 @@ from ileti.api.runtime import Runtime
 from ileti.config import Settings
 from ileti.logs import safe_url, visible, visible_json
 from ileti.services.accounts import Issued
+from tests.support.processes import free_port
 from tests.support.spec import json_body
 from tests.support.stored import message_id_of
 
@@ -304,12 +305,6 @@ async def test_an_unreachable_url_gives_a_warning_per_attempt_then_gives_up(
 
 
 # -- the access log of a real server --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,10 +22,35 @@ import pytest
 START_TIMEOUT = 60.0
 
 
+#: Where ``free_port`` looks: below Linux's ephemeral range (32768-60999), so that no
+#: outgoing connection holds one of these ports, split into a block of its own per
+#: pytest-xdist worker (``PYTEST_XDIST_WORKER`` = gw0, gw1, ... of
+#: ``PYTEST_XDIST_WORKER_COUNT``).
+PORTS = range(20000, 32000)
+_ports = itertools.count(random.randrange(len(PORTS)))
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1 nobody listens on now, for a server about to be started.
+
+    Asking the kernel for port 0 and releasing it races with every other process doing
+    the same between the release and the server's bind: with the suite on several
+    workers, two servers could be handed one port, and a test could then talk to
+    another worker's server. Each worker therefore takes its ports in turn from a block
+    of its own, skipping any that something holds."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    size = len(PORTS) // max(count, 1)
+    base = PORTS.start + (int(worker) % count if worker.isdigit() else 0) * size
+    for _ in range(size):
+        port = base + next(_ports) % size
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {base}-{base + size - 1}")
 
 
 @dataclass
@@ -63,11 +90,18 @@ def start(url: str, log: Path, *, workers: int = 1, env: dict[str, str] | None =
     return Server(proc, port, log)
 
 
+class PortTaken(Exception):
+    """The server could not listen: something took its port after ``free_port``."""
+
+
 def wait_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:
-    """Until ``/healthz`` answers 200; fails if the server exits or takes too long."""
+    """Until ``/healthz`` answers 200; fails if the server exits or takes too long
+    (``PortTaken`` if it exited because its port was taken)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
+            if "address already in use" in server.output().lower():
+                raise PortTaken(server.tail())
             pytest.fail(f"ileti serve exited with {server.proc.returncode}:\n{server.tail()}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
@@ -98,8 +132,17 @@ def serving(
         for index in range(count):
             log = log_dir / f"serve-{index}-{uuid.uuid4().hex[:6]}.log"
             servers.append(start(url, log, workers=workers, env=env))
-        for server in servers:
-            wait_healthy(server)
+        for index, server in enumerate(servers):
+            for attempt in range(3):
+                try:
+                    wait_healthy(server)
+                    break
+                except PortTaken:
+                    if attempt == 2:
+                        raise
+                    stop(server)
+                    log = server.log.with_name(f"{server.log.stem}-again{attempt}.log")
+                    server = servers[index] = start(url, log, workers=workers, env=env)
         yield servers
     finally:
         for server in servers:

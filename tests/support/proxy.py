@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
+
+from tests.support.processes import free_port
 
 
 class Proxy:
@@ -25,7 +26,7 @@ class Proxy:
 
     def __enter__(self) -> Proxy:
         self._thread.start()
-        self.port = _free_port()
+        self.port = free_port()
         self.restore()
         return self
 
@@ -81,9 +82,3 @@ class Proxy:
         finally:
             self._writers.discard(client_w)
             self._writers.discard(server_w)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
