@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.support.panel import PHONE, SERVER_ENV, Account, PanelSite, login, screenshot
 from tests.support.processes import serving
@@ -45,9 +46,9 @@ def send(
 
 def open_outbox(page: Any, site: PanelSite, query: str = "") -> None:
     page.goto(f"{site.url}/panel/outbox{query}")
-    page.wait_for_function(
-        "document.getElementById('outbox-live')?.textContent.startsWith('Canlı')"
-    )
+    # The live stream is open once its status says so (a locator: the page's CSP
+    # refuses the eval a string predicate would need).
+    expect(page.locator("#outbox-live")).to_have_text(re.compile(r"^Canlı"))
 
 
 def test_a_message_sent_through_the_api_appears_without_reload(

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from ileti.clock import SYSTEM
 from ileti.config import Settings
@@ -145,5 +146,10 @@ def screenshot(page: Any, name: str) -> Path:
     """Save the whole page as ``<name>.png`` in the screenshots folder."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    except PlaywrightError:
+        # Chromium now and then fails to capture a tall page under load ("Unable to
+        # capture screenshot"); the picture is a by-product, so once more.
+        page.screenshot(path=str(path), full_page=True)
     return path
