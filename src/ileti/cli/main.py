@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -48,6 +50,16 @@ def cli(ctx: click.Context, database: str | None) -> None:
         ctx.obj["database"] = database
 
 
+def _exit_on_sigterm(_sig: int, _frame: FrameType | None) -> None:
+    """Exit 0 now. Not ``sys.exit``: its SystemExit, raised in whatever the main thread
+    runs, is ignored when that is a weakref callback or ``__del__`` (a garbage
+    collection during start-up), and the process would go on as if never signalled."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
@@ -82,8 +94,9 @@ def serve(host: str, port: int, workers: int) -> None:
         err=True,
     )
     # uvicorn re-raises the signal it shut down on once it has drained; a SIGTERM that
-    # ended in a clean shutdown exits 0, not as killed by the signal.
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
+    # ended in a clean shutdown exits 0, not as killed by the signal. A SIGTERM before
+    # the server has started (nothing to drain yet) exits 0 at once too.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     bounds = Bounds.of(config)
     run(
         uvicorn.Config(
