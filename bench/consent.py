@@ -27,7 +27,6 @@ Targets: consent/create of 5,000 records <= 300 ms; send-sms <= 1 s; both databa
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -37,6 +36,7 @@ from typing import Any
 
 import get_blacklist
 import harness
+from send_sms import Api
 
 from ileti.clock import ISTANBUL
 
@@ -44,31 +44,6 @@ BRAND = "696422"
 CREATE_TARGET_S = 0.3
 SEND_TARGET_S = 1.0
 CHUNK = 100_000
-
-
-class Api:
-    """One keep-alive HTTP/1.1 connection to the v1 JSON API."""
-
-    def __init__(self, port: int, account: dict[str, str]) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        self.auth = {"key": account["key"], "hash": account["hash"]}
-
-    def call(self, action: str, request: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-        """(seconds from sending to the last byte, the ``response`` object)."""
-        body = json.dumps({"request": {"authentication": self.auth, **request}}).encode()
-        headers = {"Content-Type": "application/json"}
-        started = time.perf_counter()
-        self.conn.request("POST", f"/v1/{action}/json", body=body, headers=headers)
-        answer = self.conn.getresponse()
-        data = answer.read()
-        elapsed = time.perf_counter() - started
-        response = json.loads(data)["response"]
-        if answer.status != response["status"]["code"]:
-            raise SystemExit(f"HTTP {answer.status} but body {response['status']}")
-        return elapsed, response
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def populate_consents(database_url: str, account_id: int, numbers: list[str]) -> set[str]:
