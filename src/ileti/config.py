@@ -255,6 +255,29 @@ def _admin_token(variable: str, value: Any) -> None:
         raise _refuse(variable, "must be at least 16 characters, without spaces")
 
 
+def _read_keys(variable: str, raw: str) -> tuple[str, ...] | None:
+    keys = tuple(part.strip() for part in raw.split(","))
+    return keys if any(keys) else None
+
+
+def _secret_keys(variable: str, value: Any) -> None:
+    if not isinstance(value, tuple):
+        raise _refuse(variable, "must be secrets separated by commas")
+    for key in value:
+        # The value itself is never shown.
+        if not isinstance(key, str) or len(key) < 32 or any(c.isspace() for c in key):
+            raise _refuse(
+                variable,
+                "must be secrets of at least 32 characters without spaces, separated by "
+                "commas (the first seals, every one opens)",
+            )
+
+
+def _batch_size(variable: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 50_000:
+        raise _refuse(variable, f"must be a whole number from 1 to 50000, got {value!r}")
+
+
 def _seed_file(variable: str, value: Any) -> None:
     if value is None:
         return
@@ -408,6 +431,34 @@ class Settings:
         10.0, "ILETI_WEBHOOK_BACKOFF_SECONDS", _read_seconds, _seconds()
     )
 
+    # -- the relay (docs/relay.md) --
+    #: Secrets that seal the relay's upstream credentials at rest (comma-separated: the
+    #: first seals, every one opens, so a key can be rotated). Empty: no account may
+    #: have an upstream. Never shown in a repr or a log.
+    secret_key: tuple[str, ...] = _setting((), "ILETI_SECRET_KEY", _read_keys, _secret_keys)
+    #: How often each instance looks for orders to forward and reports to mirror, in
+    #: seconds (0: this instance relays nothing). A send-sms of this instance wakes it.
+    relay_poll_seconds: float = _setting(0.5, "ILETI_RELAY_POLL_SECONDS", _read_seconds, _seconds())
+    #: One call to the upstream may take this long, in seconds.
+    relay_timeout_seconds: float = _setting(
+        30.0, "ILETI_RELAY_TIMEOUT_SECONDS", _read_seconds, _seconds(positive=True, maximum=600.0)
+    )
+    #: An order the upstream keeps answering 429 or 503 (or not at all) is failed (115)
+    #: this many seconds after it was accepted.
+    relay_deadline_seconds: float = _setting(
+        300.0, "ILETI_RELAY_DEADLINE_SECONDS", _read_seconds, _seconds(positive=True)
+    )
+    #: Seconds between two get-report polls of one upstream order (the mirror's rate).
+    relay_report_seconds: float = _setting(
+        10.0, "ILETI_RELAY_REPORT_SECONDS", _read_seconds, _seconds(positive=True)
+    )
+    #: Recipients per upstream send-sms request (the provider's limit: 50,000).
+    relay_batch_size: int = _setting(50_000, "ILETI_RELAY_BATCH_SIZE", _read_whole, _batch_size)
+    #: Seconds between two imports of an account's upstream blacklist (blacklist sync).
+    relay_blacklist_seconds: float = _setting(
+        300.0, "ILETI_RELAY_BLACKLIST_SECONDS", _read_seconds, _seconds(positive=True)
+    )
+
     def __post_init__(self) -> None:
         for f in fields(self):
             f.metadata["check"](f.metadata["variable"], getattr(self, f.name))
@@ -436,6 +487,8 @@ class Settings:
             values["redis_url"] = mask_url(self.redis_url)
         if self.admin_token is not None:
             values["admin_token"] = MASK
+        if self.secret_key:
+            values["secret_key"] = MASK
         return values
 
     @classmethod

@@ -99,6 +99,10 @@ class Order:
     total: int
     #: Credits charged: 0 once the order is cancelled and refunded.
     price: int
+    #: Forwarded to the account's upstream (the relay) instead of the simulated carrier.
+    relay: bool = False
+    #: Why the upstream refused it ("<code> <message>"): the order answers 115.
+    relay_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,18 @@ from ileti.services.carrier import Carrier
 from ileti.services.consent import ConsentService
 from ileti.services.faults import FaultService
 from ileti.services.health import HealthCheck
-from ileti.services.orders import OrderService
+from ileti.services.orders import OrderService, Relaying
 from ileti.services.ratelimit import RateLimiter
 from ileti.services.refusals import Refusals
+from ileti.services.relay import Relay
+from ileti.services.relay_settings import RelaySettings, check_sealed
 from ileti.services.state import seed_at_start
+from ileti.services.upstream import Upstream
 from ileti.services.users import UserService
 from ileti.services.watch import OutboxWatcher
 from ileti.services.webhooks import WebhookSender
 from ileti.store import Store
+from ileti.vault import vault_of
 
 
 @dataclass
@@ -53,6 +57,12 @@ class Runtime:
     refusals: Refusals
     #: İYS consent (consent/create, consent/show, the history and the refusals).
     consent: ConsentService
+    #: Forwarding relayed orders upstream and mirroring their reports (docs/relay.md).
+    relay: Relay
+    #: Each account's upstream, and releasing sandbox orders to it.
+    relay_settings: RelaySettings
+    #: The HTTP client of every upstream call.
+    upstream: Upstream
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
@@ -63,13 +73,21 @@ class Runtime:
         )
         ratelimit = RateLimiter(settings)
         faults = FaultService(store, clock=clock, refresh_seconds=settings.auth_refresh_seconds)
+        vault = vault_of(settings.secret_key)
+        upstream = Upstream(timeout=settings.relay_timeout_seconds)
+        relay = Relay(store, settings, vault=vault, upstream=upstream, clock=clock)
+        relaying = Relaying(
+            relay=relay,
+            batch_size=settings.relay_batch_size,
+            deadline=int(settings.relay_deadline_seconds * 1_000_000),
+        )
         return cls(
             settings=settings,
             store=store,
             auth=auth,
             accounts=AccountService(store, on_change=auth.invalidate),
             blacklist=BlacklistService(store),
-            orders=OrderService(store, limiter=ratelimit, clock=clock),
+            orders=OrderService(store, limiter=ratelimit, clock=clock, relaying=relaying),
             ratelimit=ratelimit,
             carrier=Carrier(store, settings, clock=clock),
             webhooks=WebhookSender(store, settings, clock=clock, faults=faults),
@@ -81,6 +99,11 @@ class Runtime:
             users=UserService(store, settings, clock=clock),
             refusals=Refusals(clock),
             consent=ConsentService(store, clock=clock),
+            relay=relay,
+            relay_settings=RelaySettings(
+                store, settings, vault=vault, upstream=upstream, relay=relay, clock=clock
+            ),
+            upstream=upstream,
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -88,6 +111,8 @@ class Runtime:
             self.store.migrate()
         if self.settings.seed is not None:
             seed_at_start(self.store, Path(self.settings.seed))  # ConfigError: nothing started
+        # Upstream credentials this ILETI_SECRET_KEY cannot open: ConfigError, nothing started.
+        check_sealed(self.store, vault_of(self.settings.secret_key))
         self.store.start()
         await self.auth.start()
         await self.auth_throttle.start()
@@ -95,11 +120,13 @@ class Runtime:
         await self.faults.start()
         self.carrier.start()
         self.webhooks.start()
+        self.relay.start()
         self.outbox_watcher.start()
 
     async def stop(self) -> None:
         # The outbox waits end first (503), while the store still answers.
         await self.outbox_watcher.stop()
+        await self.relay.stop()
         await self.webhooks.stop()
         await self.carrier.stop()
         await self.faults.stop()
@@ -107,4 +134,5 @@ class Runtime:
         await self.auth_throttle.stop()
         await self.users.stop()
         await self.ratelimit.close()
+        await self.upstream.close()
         self.store.close()

@@ -41,10 +41,12 @@ from ileti.models import Account, Order, OrderCounts, SendCommand
 from ileti.services import order_rules
 from ileti.services.order_rules import Draft
 from ileti.services.ratelimit import RateLimiter, Reservation
+from ileti.services.relay import Relay
 from ileti.store import Store
 from ileti.store import accounts as account_store
 from ileti.store import consent as consent_store
 from ileti.store import orders as order_store
+from ileti.store import relay as relay_store
 from ileti.store import webhooks as webhook_store
 from ileti.values import Page
 
@@ -55,7 +57,7 @@ REPORTS_PAGE = 30
 
 
 def order_status(order: Order, counts: OrderCounts) -> Code:
-    if order.cancelled:
+    if order.cancelled or order.relay_error is not None:
         return Code.ORDER_FAILED
     if counts.waiting:
         return Code.ORDER_IN_PROGRESS
@@ -100,13 +102,28 @@ def _day(text: str | None, name: str) -> int:
         raise DateRangeInvalid(f"{name} is not Y-m-d: {text!r}") from exc
 
 
+@dataclass(frozen=True)
+class Relaying:
+    """How orders of an account in relay mode are cut into upstream requests."""
+
+    relay: Relay
+    batch_size: int  # recipients per upstream send-sms
+    deadline: int  # microseconds from acceptance before a failing batch gives up
+
+
 class OrderService:
     def __init__(
-        self, store: Store, *, limiter: RateLimiter | None = None, clock: Clock = SYSTEM
+        self,
+        store: Store,
+        *,
+        limiter: RateLimiter | None = None,
+        clock: Clock = SYSTEM,
+        relaying: Relaying | None = None,
     ) -> None:
         self._store = store
         self._limiter = limiter
         self._clock = clock
+        self._relaying = relaying
 
     # -- send-sms ----------------------------------------------------------------------
 
@@ -122,16 +139,20 @@ class OrderService:
             reservation = await self._limiter.reserve(account, len(draft.recipients))
         create = functools.partial(self._create, draft, reservation, now)
         try:
-            return await self._store.transaction(create)
+            order_id, relayed = await self._store.transaction(create)
         except BaseException:
             if self._limiter is not None:
                 await self._limiter.give_back(reservation)
             raise
+        if relayed and self._relaying is not None:
+            self._relaying.relay.wake()
+        return order_id
 
     def _create(
         self, draft: Draft, reservation: Reservation | None, now: int, conn: Connection
-    ) -> int:
-        """The order's transaction (in the writer's thread)."""
+    ) -> tuple[int, bool]:
+        """The order's transaction (in the writer's thread): its id, and whether it is
+        relayed (the account is in relay mode; APITEST stays in the sandbox)."""
         valid = draft.valid_numbers()
         blacklisted = order_store.listed(conn, draft.account_id, valid)
         consent = None
@@ -156,7 +177,12 @@ class OrderService:
         if self._limiter is not None:
             self._limiter.take(conn, reservation, now)
         account_store.charge(conn, draft.account_id, plan.cost)
-        return order_store.insert_order(
+        relayed = (
+            self._relaying is not None
+            and draft.sender != order_rules.TEST_SENDER
+            and relay_store.relays(conn, draft.account_id)
+        )
+        order_id = order_store.insert_order(
             conn,
             order_store.NewOrder(
                 account_id=draft.account_id,
@@ -170,14 +196,26 @@ class OrderService:
                 fingerprint=draft.fingerprint,
                 texts=draft.texts,
                 messages=[(f.text_idx, f.shown, f.status, f.reason, f.charged) for f in plan.fates],
+                relay=relayed,
             ),
         )
+        if relayed and self._relaying is not None:
+            relay_store.insert_batches(
+                conn, _batches(order_id, draft, plan, self._relaying, now), now
+            )
+        return order_id, relayed
 
     # -- cancel-order ------------------------------------------------------------------
 
     async def cancel(self, account_id: int, order_id: int) -> None:
         """Cancel a scheduled order not yet due: refund its charge, its waiting messages
-        undelivered (with their webhooks). 455 when it cannot be cancelled."""
+        undelivered (with their webhooks). 455 when it cannot be cancelled. A relayed
+        order is cancelled upstream first (services/relay.py)."""
+        if self._relaying is not None and await self._store.read(
+            relay_store.order_is_relayed, account_id, order_id
+        ):
+            await self._relaying.relay.cancel(account_id, order_id)
+            return
         now = self._clock.now_us()
         await self._store.transaction(functools.partial(_cancel, account_id, order_id, now))
 
@@ -187,7 +225,8 @@ class OrderService:
         order = await self._store.read(order_store.find, account_id, order_id)
         if order is None:
             raise OrderNotFound(f"order {order_id}")
-        pending = order.scheduled and not order.dispatched and not order.cancelled
+        # A relayed order is "dispatched" once the upstream has it, schedule and all.
+        pending = order.scheduled and not order.cancelled and (order.relay or not order.dispatched)
         if pending and order.send_at > self._clock.now_us():
             raise OrderNotDue(f"order {order_id} is scheduled")
         counts, messages, polled = await self._store.read(
@@ -208,6 +247,31 @@ class OrderService:
             _range, account_id, since, until, page.offset, page.size
         )
         return total, [Summary(o, c, order_status(o, c)) for o, c in found]
+
+
+def _batches(
+    order_id: int, draft: Draft, plan: order_rules.Plan, relaying: Relaying, now: int
+) -> list[relay_store.NewBatch]:
+    """The upstream requests of a relayed order: per text, the recipients that survived
+    the local checks (110), ``batch_size`` at most to a request."""
+    by_text: dict[int, list[str]] = {}
+    for fate in plan.fates:
+        if fate.status == int(Code.SENDING):
+            by_text.setdefault(fate.text_idx, []).append(fate.shown)
+    size = relaying.batch_size
+    return [
+        relay_store.NewBatch(
+            order_id=order_id,
+            account_id=draft.account_id,
+            kind="relay",
+            text_idx=text_idx,
+            numbers=numbers[start : start + size],
+            due_at=now,
+            deadline_at=now + relaying.deadline,
+        )
+        for text_idx, numbers in sorted(by_text.items())
+        for start in range(0, len(numbers), size)
+    ]
 
 
 def _cancel(account_id: int, order_id: int, now: int, conn: Connection) -> None:

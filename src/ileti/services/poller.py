@@ -24,7 +24,12 @@ class Poller:
         self._interval = interval
         self._grace = grace
         self._stopping = asyncio.Event()
+        self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Run the step again now rather than at the end of the interval."""
+        self._woken.set()
 
     def start(self) -> None:
         if self._task is None and self._interval > 0:
@@ -50,6 +55,18 @@ class Poller:
             except Exception as exc:  # the database may be down for a moment
                 log.warning("%s: %s", self._name, exc)
                 more = False
-            if not more:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._interval)
+            if not more and not self._woken.is_set():
+                await self._pause()
+            self._woken.clear()
+
+    async def _pause(self) -> None:
+        """Until the interval ends, a wake or a stop."""
+        stop = asyncio.ensure_future(self._stopping.wait())
+        wake = asyncio.ensure_future(self._woken.wait())
+        try:
+            await asyncio.wait(
+                (stop, wake), timeout=self._interval, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stop.cancel()
+            wake.cancel()

@@ -29,10 +29,12 @@ def _skip_locked(conn: Connection) -> bool:
 
 
 def _due_orders(now: int) -> tuple[ColumnElement[bool], ...]:
+    # A relayed order goes to the upstream (store/relay.py), never to the simulated carrier.
     return (
         orders.c.dispatched == false(),
         orders.c.cancelled == false(),
         orders.c.send_at <= now,
+        orders.c.relay == false(),
     )
 
 
@@ -186,6 +188,7 @@ def claim_orders_of(conn: Connection, account_id: int, order_id: int | None) -> 
             orders.c.account_id == account_id,
             orders.c.dispatched == false(),
             orders.c.cancelled == false(),
+            orders.c.relay == false(),
         )
         .order_by(orders.c.id)
     )
@@ -209,6 +212,7 @@ def waiting_messages(
             messages.c.status == SENDING,
             orders.c.dispatched == true(),
             orders.c.cancelled == false(),
+            orders.c.relay == false(),
         )
         .order_by(messages.c.id)
     )

@@ -33,6 +33,8 @@ class NewOrder:
     texts: Sequence[tuple[str, int]]  # (text, parts), by index
     #: (text index, recipient as shown, status, reason, charged), in request order.
     messages: Sequence[tuple[int, str, int, str | None, bool]]
+    #: Forwarded to the account's upstream (services/relay.py), not simulated.
+    relay: bool = False
 
 
 _ORDER_COLUMNS = (
@@ -48,6 +50,8 @@ _ORDER_COLUMNS = (
     orders.c.cancelled,
     orders.c.total,
     orders.c.price,
+    orders.c.relay,
+    orders.c.relay_error,
 )
 
 
@@ -65,6 +69,8 @@ def _order(row: Row[Any]) -> Order:
         cancelled=bool(row.cancelled),
         total=row.total,
         price=row.price,
+        relay=bool(row.relay),
+        relay_error=row.relay_error,
     )
 
 
@@ -177,6 +183,7 @@ def insert_order(conn: Connection, new: NewOrder) -> int:
                 total=len(new.messages),
                 price=new.price,
                 fingerprint=new.fingerprint,
+                relay=new.relay,
             )
             .returning(orders.c.id)
         ).scalar_one()

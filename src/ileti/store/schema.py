@@ -133,6 +133,10 @@ orders = Table(
     Column("fingerprint", String(64), nullable=False),
     # get-report polls of this order (delivery mode "polls", migration 0007).
     Column("polls", Integer, nullable=False, server_default="0"),
+    # Forwarded to the account's upstream instead of the simulated carrier (migration
+    # 0013); why the upstream refused it (its code and message), when it did.
+    Column("relay", Boolean, nullable=False, server_default=sa_false()),
+    Column("relay_error", Text, nullable=True),
     Index("ix_orders_account_submit", "account_id", "submit_at"),
     Index("ix_orders_account_fingerprint", "account_id", "fingerprint", "submit_at"),
     Index("ix_orders_due", "dispatched", "cancelled", "send_at"),
@@ -370,4 +374,91 @@ consents = Table(
         "status",
     ),
     sqlite_with_rowid=False,
+)
+
+# -- the relay (migration 0013) --------------------------------------------------------------
+
+# An account's upstream: the real iletiMerkezi account its orders are forwarded to (mode
+# "relay") or released to by hand (mode "sandbox"). The upstream hash is kept sealed
+# (ileti/vault.py, ILETI_SECRET_KEY), never in plain form. ``release_numbers``: JSON
+# array of E.164 numbers a released sandbox order may reach. ``checked_at`` /
+# ``last_error``: the last test call (get-balance) and the last failure of the relay
+# (NULL: none), shown in the panel.
+upstreams = Table(
+    "upstreams",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("base_url", Text, nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("hash_sealed", Text, nullable=False),
+    Column("mode", String(8), nullable=False),  # sandbox | relay
+    Column("blacklist_sync", Boolean, nullable=False, server_default=sa_false()),
+    Column("release_numbers", Text, nullable=False, server_default="[]"),
+    Column("checked_at", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_at", BigInteger, nullable=True),
+    # The upstream blacklist was last imported up to this time (blacklist sync).
+    Column("blacklist_synced_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# One upstream send-sms request: the recipients of one text of an order (relayed, or
+# released from the sandbox), at most ILETI_RELAY_BATCH_SIZE of them. Written in the
+# order's own transaction (relay) or the release's; the relay worker claims it, records
+# the intent (``state`` "sending", ``intent_at``) durably before calling, then the
+# outcome. A batch found "sending" with its lease run out, or ``uncertain`` (a call whose
+# answer never came), is reconciled with the upstream's reports before any new call.
+relay_batches = Table(
+    "relay_batches",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),  # relay | release
+    Column("text_idx", Integer, nullable=False),
+    # JSON array of E.164 recipients, in the order sent.
+    Column("numbers", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    # pending | sending | sent | done | failed | cancelled
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    # When the worker acts on it next: send, retry, or poll the upstream's report.
+    Column("due_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("intent_at", BigInteger, nullable=True),
+    Column("uncertain", Boolean, nullable=False, server_default=sa_false()),
+    # Past it, a batch still refused with 429/503 or unanswered is failed.
+    Column("deadline_at", BigInteger, nullable=False),
+    Column("upstream_id", String(32), nullable=True),
+    Column("upstream_status", Integer, nullable=True),
+    # The upstream's (or the transport's) last refusal: its code and message.
+    Column("error_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("sent_at", BigInteger, nullable=True),
+    Column("polls", Integer, nullable=False, server_default="0"),
+    # Released batches: the upstream's counts, last polled.
+    Column("delivered", Integer, nullable=False, server_default="0"),
+    Column("undelivered", Integer, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_relay_batches_state_due", "state", "due_at"),
+    Index("ix_relay_batches_order", "order_id", "id"),
+    Index("ix_relay_batches_upstream", "upstream_id"),
+)
+
+# Blacklist changes of a syncing account still to be mirrored upstream (add / delete),
+# written in the same transaction as the local change; deleted once the upstream took it.
+relay_blacklist = Table(
+    "relay_blacklist",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("number", BigInteger, nullable=False),
+    Column("op", String(8), nullable=False),  # add | delete
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("due_at", BigInteger, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_relay_blacklist_due", "due_at"),
 )

@@ -208,6 +208,12 @@ def queue_accepted(conn: Connection, order_ids: Sequence[int], now: int) -> None
         _queue(conn, where, literal("accepted", Text), now)
 
 
+def queue_accepted_messages(conn: Connection, message_ids: Sequence[int], now: int) -> None:
+    """An "accepted" report for each of these messages (a relayed batch the upstream took)."""
+    if message_ids:
+        _queue(conn, messages.c.id.in_(message_ids), literal("accepted", Text), now)
+
+
 def queue_final(conn: Connection, message_ids: Sequence[int], now: int) -> None:
     """A "delivered" (111) or "undelivered" (112) report for each of these messages."""
     if message_ids:
