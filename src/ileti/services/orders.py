@@ -211,13 +211,12 @@ class OrderService:
         """Cancel a scheduled order not yet due: refund its charge, its waiting messages
         undelivered (with their webhooks). 455 when it cannot be cancelled. A relayed
         order is cancelled upstream first (services/relay.py)."""
-        if self._relaying is not None and await self._store.read(
-            relay_store.order_is_relayed, account_id, order_id
-        ):
-            await self._relaying.relay.cancel(account_id, order_id)
-            return
         now = self._clock.now_us()
-        await self._store.transaction(functools.partial(_cancel, account_id, order_id, now))
+        relayed = await self._store.transaction(
+            functools.partial(_cancel, account_id, order_id, now)
+        )
+        if relayed and self._relaying is not None:
+            await self._relaying.relay.cancel(account_id, order_id)
 
     # -- get-report, get-reports -------------------------------------------------------
 
@@ -274,13 +273,18 @@ def _batches(
     ]
 
 
-def _cancel(account_id: int, order_id: int, now: int, conn: Connection) -> None:
+def _cancel(account_id: int, order_id: int, now: int, conn: Connection) -> bool:
+    """Cancel a sandbox order; True (nothing changed) for a relayed one, which the relay
+    cancels upstream first."""
+    if relay_store.order_is_relayed(conn, account_id, order_id):
+        return True
     price = order_store.cancellable_price(conn, account_id, order_id, now)
     if price is None:
         raise OrderNotFound(f"order {order_id} cannot be cancelled")
     order_store.mark_cancelled(conn, order_id, now)
     account_store.refund(conn, account_id, price)
     webhook_store.queue_cancelled(conn, order_id, now)
+    return False
 
 
 def _report_rows(
