@@ -635,6 +635,29 @@ def batches_of(conn: Connection, order_id: int) -> list[Batch]:
     return [_batch(row) for row in rows]
 
 
+def batch_of_message(conn: Connection, account_id: int, message_id: int) -> Batch | None:
+    """The latest batch that carried one of the account's messages upstream (its order,
+    text and recipient); None when none did."""
+    found = conn.execute(
+        select(messages.c.order_id, messages.c.text_idx, messages.c.recipient)
+        .join(orders, orders.c.id == messages.c.order_id)
+        .where(messages.c.id == message_id, orders.c.account_id == account_id)
+    ).first()
+    if found is None:
+        return None
+    row = conn.execute(
+        select(*_BATCH_COLUMNS)
+        .where(
+            batches.c.order_id == found.order_id,
+            batches.c.text_idx == found.text_idx,
+            batches.c.numbers.contains(json.dumps(found.recipient), autoescape=True),
+        )
+        .order_by(batches.c.id.desc())
+        .limit(1)
+    ).first()
+    return _batch(row) if row is not None else None
+
+
 def recent_batches(conn: Connection, account_id: int, limit: int) -> list[Batch]:
     rows = conn.execute(
         select(*_BATCH_COLUMNS)

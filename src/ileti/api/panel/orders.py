@@ -1,8 +1,13 @@
 """Orders: the list (submit day, status and sender filters; newest first, keyset
-paged), one order's report (every recipient's status and, for a skipped one, why), and
-cancelling a scheduled order (a confirmed POST; the charge refunded)."""
+paged), one order's report (every recipient's status and, for a skipped one, why),
+cancelling a scheduled order (a confirmed POST; the charge refunded), and the relay: a
+relayed order's batches and its refusal, releasing a captured sandbox order to the
+account's upstream (a confirmed POST, to the numbers on its release list) and the
+batches it made."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,6 +17,8 @@ from ileti.api.runtime import Runtime
 from ileti.errors import OrderNotFound
 from ileti.models import Order
 from ileti.services.order_pages import STATUSES, OrderPages, OrderQueryError, order_filter
+from ileti.services.relay_pages import RelayPages
+from ileti.services.relay_settings import RelaySettingError
 from ileti.values import MAX_ID
 
 #: Why a message was not sent (``messages.reason``) -> its catalogue key.
@@ -24,6 +31,7 @@ REASONS = (
     "fault",
     "iys_no_consent",
     "iys_ret",
+    "upstream",
 )
 
 
@@ -41,6 +49,7 @@ def cancellable(order: Order, now: int) -> bool:
 
 def routes(rt: Runtime) -> list[Route]:
     pages = OrderPages(rt.store)
+    relay_pages = RelayPages(rt.store)
 
     async def order_list(ctx: Ctx) -> Response:
         account = ctx.account
@@ -65,7 +74,7 @@ def routes(rt: Runtime) -> list[Route]:
         )
 
     async def report(
-        ctx: Ctx, *, status: int = 200, errors: dict[str, str] | None = None
+        ctx: Ctx, *, status: int = 200, errors: dict[str, Any] | None = None
     ) -> Response:
         order_id = _id(ctx.request.path_params["id"])
         after_raw = ctx.request.query_params.get("after", "")
@@ -78,10 +87,12 @@ def routes(rt: Runtime) -> list[Route]:
         if found is None:
             raise NotFound()
         account = await ctx.rt.accounts.get(ctx.account.key)
+        relay = await relay_pages.order(ctx.account.id, order_id)
         return ctx.render(
             "order.html",
             status=status,
             report=found,
+            relay=relay,
             balance=account.balance,
             can_cancel=cancellable(found.order, ctx.rt.clock.now_us()),
             reasons=REASONS,
@@ -104,8 +115,24 @@ def routes(rt: Runtime) -> list[Route]:
             return await report(ctx, status=409, errors={"confirm": "orders.cancel_too_late"})
         return ctx.redirect(f"{PREFIX}/orders/{order_id}", flash="orders.cancelled")
 
+    async def release(ctx: Ctx) -> Response:
+        order_id = _id(ctx.request.path_params["id"])
+        account = ctx.account
+        if await pages.report(account.id, order_id, None, size=1) is None:
+            raise NotFound()
+        if await ctx.field("confirm") != "yes":
+            return await report(ctx, status=422, errors={"release": "relay.confirm_required"})
+        try:
+            await ctx.rt.relay_settings.release(account.id, order_id)
+        except RelaySettingError as exc:
+            return await report(
+                ctx, status=409, errors={"release": ("orders.release_refused", {}, str(exc))}
+            )
+        return ctx.redirect(f"{PREFIX}/orders/{order_id}", flash="orders.released")
+
     return [
         Route("/orders", page(rt, order_list), methods=["GET"]),
         Route("/orders/{id}", page(rt, order_page), methods=["GET"]),
         Route("/orders/{id}/cancel", page(rt, cancel), methods=["POST"]),
+        Route("/orders/{id}/release", page(rt, release), methods=["POST"]),
     ]

@@ -2,7 +2,8 @@
 by recipient (any accepted form), sender and text; live (server-sent events at
 ``/outbox/events``: the id of each new message passing the page's filters, which
 ``static/outbox.js`` turns into a row fetched from ``/outbox/row/{id}``); and one
-message's page with its part breakdown and price.
+message's page with its part breakdown and price, and for a message of a relayed (or
+released) order, the batch that carried it upstream.
 
 A live page holds one stream. The streams of one process are bounded (``MAX_STREAMS``;
 one more is answered 503), each waits through the instance's OutboxWatcher (so a
@@ -26,6 +27,7 @@ from ileti.parts import breakdown
 from ileti.services import outbox as outbox_service
 from ileti.services.outbox import OutboxQueryError
 from ileti.services.outbox_pages import BATCH, OutboxPages
+from ileti.services.relay_pages import RelayPages
 from ileti.services.watch import WaitRefused, WatcherClosed
 from ileti.store import StoreUnavailable
 from ileti.store.outbox import Filters
@@ -67,6 +69,7 @@ def _filters(account_id: int, values: dict[str, str], before: str | None = None)
 
 def routes(rt: Runtime) -> list[Route]:
     pages = OutboxPages(rt.store, rt.outbox_watcher)
+    relay_pages = RelayPages(rt.store)
     streams = {"open": 0}
 
     async def outbox_page(ctx: Ctx) -> Response:
@@ -121,9 +124,11 @@ def routes(rt: Runtime) -> list[Route]:
             raise NotFound()
         credits = message.parts if message.charged else 0
         parts = breakdown(message.text)
+        relay = await relay_pages.message(account.id, message.id, message.order_id)
         return ctx.render(
             "outbox_message.html",
             message=message,
+            relay=relay,
             parts=parts,
             codepoints={ch: f"U+{ord(ch):04X}" for ch in (*parts.forcing, *parts.doubled)},
             credits=credits,

@@ -19,6 +19,7 @@ from ileti.api.panel import (
     dashboard,
     orders,
     outbox,
+    relay,
     sandbox,
     settings,
 )
@@ -26,7 +27,18 @@ from ileti.api.panel.base import PREFIX, SESSION_COOKIE, Ctx, error_page, reques
 from ileti.api.runtime import Runtime
 
 #: Each module's ``routes(rt)``, in the order they are matched.
-PAGES = (auth, dashboard, accounts, settings, blacklist, consents, orders, outbox, sandbox)
+PAGES = (
+    auth,
+    dashboard,
+    accounts,
+    settings,
+    relay,
+    blacklist,
+    consents,
+    orders,
+    outbox,
+    sandbox,
+)
 
 
 def routes(rt: Runtime) -> list[BaseRoute]:
