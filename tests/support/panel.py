@@ -50,6 +50,11 @@ SERVER_ENV = {
     "ILETI_AUTH_REFRESH_SECONDS": "0.1",
     "ILETI_DELIVERY_DELAY": "0.5",
     "ILETI_DELIVERY_POLL_SECONDS": "0.1",
+    # The relay (tests/test_panel_relay.py): upstream credentials can be sealed, batches
+    # are picked up and upstream reports mirrored quickly.
+    "ILETI_SECRET_KEY": "panel-tests-secret-key-" + secrets.token_urlsafe(24),
+    "ILETI_RELAY_POLL_SECONDS": "0.2",
+    "ILETI_RELAY_REPORT_SECONDS": "0.5",
 }
 
 

@@ -890,3 +890,36 @@ async def latest_consents(rt: Runtime, account_id: int) -> dict[tuple[str, str, 
         return {(t, rt_, r): s for t, rt_, r, s in conn.execute(query)}
 
     return await rt.store.read(read)
+
+
+# -- the relay as the panel left it -----------------------------------------------------------
+
+
+def upstream_by_key(url: str, account_key: str) -> dict[str, Any] | None:
+    """The ``upstreams`` row of the account with this key, as committed (None: none)."""
+    with fresh_connection(url) as conn:
+        row = (
+            conn.execute(
+                sa.text(
+                    "SELECT u.* FROM upstreams u JOIN accounts a ON a.id = u.account_id "
+                    "WHERE a.key = :key"
+                ),
+                {"key": account_key},
+            )
+            .mappings()
+            .first()
+        )
+    return dict(row) if row is not None else None
+
+
+def batches_by_order(url: str, order_id: int) -> list[dict[str, Any]]:
+    """An order's relay batches (kind, state, upstream id, numbers), oldest first."""
+    with fresh_connection(url) as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT kind, state, upstream_id, numbers FROM relay_batches "
+                "WHERE order_id = :id ORDER BY id"
+            ),
+            {"id": order_id},
+        ).mappings()
+        return [{**row, "numbers": json.loads(row["numbers"])} for row in rows]
