@@ -89,7 +89,7 @@ def set_upstream(
         page.get_by_label(SECRET_LABEL, exact=True).fill(up.secret)
     else:
         page.get_by_label(HASH_LABEL, exact=True).fill(up.hash)
-    page.get_by_label(mode, exact=True).check()
+    page.get_by_label("Kip", exact=True).select_option(label=mode)
     page.get_by_label("Bırakma listesi", exact=True).fill(release)
     page.get_by_role("button", name=SAVE).click()
     assert "Üst hesap yanıt verdi" in page.locator("#relay-notice").inner_text()

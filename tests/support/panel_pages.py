@@ -25,7 +25,8 @@ class PanelPage:
 
     #: The screenshots' stem: ``<name>-<lang>-<desktop|phone>.png``.
     name: str
-    #: The path; ``{order_id}``, ``{scheduled_id}``, ``{message_id}`` are the seeded ids.
+    #: The path; ``{order_id}``, ``{scheduled_id}``, ``{message_id}``, ``{released_id}``,
+    #: ``{relayed_id}``, ``{relayed_message_id}`` are the seeded ids.
     path: str
     #: Who opens it: "user" (of the seeded account), "admin", or "anonymous".
     role: str = "user"
@@ -56,6 +57,17 @@ PAGES: tuple[PanelPage, ...] = (
     PanelPage("outbox", "/panel/outbox"),
     PanelPage("message", "/panel/outbox/{message_id}"),
     PanelPage("sandbox", "/panel/sandbox"),
+    PanelPage("relay", "/panel/settings/relay"),
+    # A bad upstream URL: the error at its field, nothing stored.
+    PanelPage(
+        "relay-invalid",
+        "/panel/settings/relay",
+        status=422,
+        post={"url": "ftp://upstream.invalid/", "mode": "sandbox"},
+    ),
+    PanelPage("order-released", "/panel/orders/{released_id}"),
+    PanelPage("order-relayed", "/panel/orders/{relayed_id}"),
+    PanelPage("message-relayed", "/panel/outbox/{relayed_message_id}"),
     PanelPage("accounts", "/panel/accounts", role="admin"),
 )
 LANGS = ("tr", "en")
@@ -88,8 +100,8 @@ def _send(site: PanelSite, account: Account, text: str, numbers: list[str], at: 
 
 def seed(site: PanelSite) -> Seeded:
     """An account with an İYS brand code and one consent, blacklisted numbers, a sent
-    order (one recipient skipped as blacklisted), a scheduled one and their messages;
-    its user."""
+    order (one recipient skipped as blacklisted), a scheduled one and their messages,
+    an upstream with an order released to it and one relayed; its user."""
     brand = str(600000 + secrets.randbelow(99999))
     account = site.new_account(
         name="checks-" + secrets.token_hex(3), balance=5000, brand_code=brand
@@ -112,13 +124,62 @@ def seed(site: PanelSite) -> Seeded:
     found = site.control("GET", "/outbox", params={"key": account.key, "order": order_id})
     assert found.status_code == 200, found.text
     message_id = found.json()["messages"][0]["id"]
+    relay_ids, relay_texts = _relay(site, account, user)
     return Seeded(
         account,
         user,
         site.new_user(admin=True),
-        {"order_id": order_id, "scheduled_id": scheduled_id, "message_id": message_id},
-        [text, later],
+        {
+            "order_id": order_id,
+            "scheduled_id": scheduled_id,
+            "message_id": message_id,
+            **relay_ids,
+        },
+        [text, later, *relay_texts],
     )
+
+
+def _relay(site: PanelSite, account: Account, user: User) -> tuple[dict[str, int], list[str]]:
+    """The account's upstream set through the panel's form (another account of the same
+    server: a real ileti answering v1), a sandbox order released to it, then relay mode
+    and a relayed order."""
+    upstream = site.new_account(name="checks-upstream-" + secrets.token_hex(3))
+    client = login_client(site, user, "tr")
+    try:
+        csrf = session_csrf(client)
+        origin = {"Origin": site.url}
+        form = {
+            "csrf": csrf,
+            "url": f"{site.url}/v1/",
+            "key": upstream.key,
+            "hash": upstream.hash,
+            "mode": "sandbox",
+            "release_numbers": "+905331234567",
+        }
+        answer = client.post("/panel/settings/relay", data=form, headers=origin)
+        assert answer.status_code == 200 and 'id="relay-notice"' in answer.text, answer.text
+        released_text, relayed_text = "Serbest bırakılacak", "Aktarılan sipariş"
+        released_id = _send(site, account, released_text, ["+905331234567", "05441234567"])
+        answer = client.post(
+            f"/panel/orders/{released_id}/release",
+            data={"csrf": csrf, "confirm": "yes"},
+            headers=origin,
+        )
+        assert answer.status_code == 303, answer.text
+        form = {**form, "hash": "", "mode": "relay"}
+        answer = client.post("/panel/settings/relay", data=form, headers=origin)
+        assert answer.status_code == 200 and 'id="relay-notice"' in answer.text, answer.text
+    finally:
+        client.close()
+    relayed_id = _send(site, account, relayed_text, ["+905331234567"])
+    found = site.control("GET", "/outbox", params={"key": account.key, "order": relayed_id})
+    assert found.status_code == 200, found.text
+    ids = {
+        "released_id": released_id,
+        "relayed_id": relayed_id,
+        "relayed_message_id": found.json()["messages"][0]["id"],
+    }
+    return ids, [released_text, relayed_text]
 
 
 def login_client(site: PanelSite, user: User, lang: str) -> httpx.Client:
