@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import math
 from collections.abc import Callable
@@ -316,6 +317,7 @@ class Relay:
                 creds, start.isoformat(), end.isoformat(), page
             )
             older = 0
+            newest_first = all(a.submit_at >= b.submit_at for a, b in itertools.pairwise(rows))
             for row in rows:
                 try:
                     submitted = parse_local(row.submit_at)
@@ -326,7 +328,7 @@ class Relay:
                     continue
                 if row.sender == batch.sender and row.total == len(batch.numbers):
                     candidates.append(row.id)
-            if not rows or page * len(rows) >= count or older == len(rows):
+            if not rows or page * len(rows) >= count or (newest_first and older == len(rows)):
                 break
         if not candidates:
             return None

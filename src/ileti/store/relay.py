@@ -379,11 +379,13 @@ def message_ids(conn: Connection, batch: Claimed) -> list[int]:
 
 def _settle_order(conn: Connection, order_id: int) -> None:
     """A relayed order whose batches are all settled is ``dispatched`` (the simulated
-    carrier never looks at it; cancel-order asks the upstream)."""
+    carrier never looks at it; cancel-order asks the upstream). A released sandbox order
+    is left to the simulated carrier."""
     conn.execute(
         update(orders)
         .where(
             orders.c.id == order_id,
+            orders.c.relay == true(),
             ~exists().where(batches.c.order_id == order_id, batches.c.state.in_(UNSETTLED)),
         )
         .values(dispatched=True)
