@@ -1,10 +1,13 @@
 """What the panel reads of the relay (``ileti.services.relay_pages``), on SQLite and
 PostgreSQL, with a second ileti as the upstream: the batch that carried a message
 (relayed or released; none for a recipient a local check kept back, none across
-accounts), and an order's release plan before and after its release."""
+accounts), and an order's release plan before and after its release. And the relay
+form of a server without ``ILETI_SECRET_KEY``: the reason in one line, nothing stored."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +19,7 @@ from ileti.services.relay_pages import RelayPages
 from ileti.testing.server import Sandbox
 from tests.support.panel_upstream import UpstreamAccount, start_upstream, upstream_account
 from tests.support.runtime import running
-from tests.support.stored import message_ids
+from tests.support.stored import message_ids, upstream_by_key
 from tests.support.waiting import eventually
 
 
@@ -125,3 +128,49 @@ async def test_a_captured_order_is_planned_then_released(
         assert released.batch.kind == "release"
         other = await pages.message(account_id, ids["+905330000212"], order_id)
         assert other.batch is None
+
+
+async def test_without_a_secret_key_the_relay_form_says_so_and_stores_nothing(
+    database_url: str, upstream: Sandbox
+) -> None:
+    up = upstream_account(upstream)
+    settings = Settings(database_url=database_url, auth_refresh_seconds=0.1)
+    async with running(settings) as (rt, client):
+        issued = await rt.accounts.create("app", senders=("ILETI",), balance=100)
+        await asyncio.to_thread(
+            rt.users.create_sync,
+            "relay@example.com",
+            "pw-relay-123456",
+            account_key=issued.account.key,
+            admin=False,
+        )
+        form = await client.get("/panel/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token is not None
+        origin = {"Origin": str(client.base_url)}
+        login = {
+            "csrf": token.group(1),
+            "email": "relay@example.com",
+            "password": "pw-relay-123456",
+        }
+        assert (await client.post("/panel/login", data=login, headers=origin)).status_code == 303
+        page = await client.get("/panel/settings/relay")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        fields = {
+            "csrf": csrf.group(1),
+            "url": up.base_url,
+            "key": up.key,
+            "hash": up.hash,
+            "mode": "relay",
+        }
+        answer = await client.post("/panel/settings/relay", data=fields, headers=origin)
+        assert answer.status_code == 422
+        found = re.search(
+            r'<p class="error" role="alert" id="relay-form-error">(.*?)</p>', answer.text
+        )
+        assert found is not None
+        assert found.group(1).startswith("Üst hesap ayarlanamıyor: <span")
+        assert "ILETI_SECRET_KEY is not set" in found.group(1)
+        assert up.hash not in answer.text
+        assert upstream_by_key(database_url, issued.account.key) is None
