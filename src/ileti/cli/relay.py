@@ -6,6 +6,7 @@ is never printed."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -103,11 +104,10 @@ def _balance(balance: tuple[float, int]) -> str:
 def _read_credential(what: str) -> str:
     """The upstream hash or secret: prompted for without echo on a terminal, else the
     first line of standard input."""
-    stdin = click.get_text_stream("stdin")
-    if stdin.isatty():
+    if sys.stdin.isatty():
         value: str = click.prompt(f"Upstream {what}", hide_input=True, err=True)
         return value
-    line = stdin.readline()
+    line = sys.stdin.readline()
     if not line.strip():
         fail(f"no upstream {what} on standard input (--{what}-stdin)", 2)
     return line.rstrip("\r\n")
