@@ -23,6 +23,7 @@ from tests.support.http import control_headers
 from tests.support.runtime import asgi_client, started
 from tests.support.sandbox import Made, make_account, outbox
 from tests.support.sms import send_now
+from tests.support.spec import MESSAGES
 from tests.support.stored import everything_as_text, snapshot
 from tests.support.waiting import eventually
 
@@ -30,7 +31,7 @@ TOKEN = "admin-token-for-relay-01"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 SECRET_KEY = "relay-secret-key-" + "k" * 32
 ALLOWED, OTHER = "+905330000011", "+905330000012"
-REFUSED = "the upstream refused the credentials: 401 Üyelik bilgileri hatalı"
+REFUSED = f"the upstream refused the credentials: 401 {MESSAGES[401]}"
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,14 @@ from ileti.testing.server import Sandbox
 from tests.support.cli import failed, invoke, ok
 from tests.support.sandbox import Made, make_account, outbox
 from tests.support.sms import send_now
+from tests.support.spec import MESSAGES
 from tests.support.stored import everything_as_text, snapshot
 from tests.support.waiting import eventually
 
 OLD_KEY = "relay-cli-old-key-" + "o" * 32
 NEW_KEY = "relay-cli-new-key-" + "n" * 32
 ALLOWED, OTHER = "+905330000011", "+905330000012"
-REFUSED = "the upstream refused the credentials: 401 Üyelik bilgileri hatalı"
+REFUSED = f"the upstream refused the credentials: 401 {MESSAGES[401]}"
 
 
 @pytest.fixture(scope="module")
