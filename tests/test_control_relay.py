@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 
 from ileti.api.runtime import Runtime
 from ileti.config import Settings
@@ -398,15 +399,20 @@ async def test_another_accounts_order_is_neither_released_nor_listed(
         "message": f"no order {theirs}",
         "field": "order",
     }
-    bad = await client.post("/_ileti/relay/release", json={"order": "x"}, headers=own)
-    assert bad.status_code == 400
-    assert bad.json()["error"]["field"] == "order"
+    for order in ("x", 0, 2**63):
+        bad = await client.post("/_ileti/relay/release", json={"order": order}, headers=own)
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["error"]["field"] == "order"
+        listed = await client.get(f"/_ileti/relay/batches?order={order}", headers=own)
+        assert listed.status_code == 400, listed.text
+        assert listed.json()["error"]["field"] == "order"
 
 
 async def test_the_openapi_document_takes_the_hash_and_never_gives_it(
     client: httpx.AsyncClient,
 ) -> None:
     spec = (await client.get("/_ileti/openapi.json")).json()
+    validate(spec)  # raises on an invalid document
     paths = spec["paths"]
     assert set(paths["/_ileti/relay"]) == {"get", "put", "delete"}
     assert {"/_ileti/relay/check", "/_ileti/relay/release", "/_ileti/relay/batches"} <= set(paths)

@@ -6,7 +6,10 @@ The upstream hash (or secret) goes in, never out: no answer holds it."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+from msgspec import Meta
 
 from ileti.api.control.base import Caller, ControlError, Endpoint
 from ileti.api.runtime import Runtime
@@ -15,38 +18,53 @@ from ileti.models import Account
 from ileti.services.relay_settings import RelaySettingError, UpstreamView
 from ileti.store import AccountNotFound
 from ileti.store.relay import Batch
+from ileti.values import MAX_ID
 
 #: ``GET /_ileti/relay/batches`` without ``order``: the account's newest this many.
 RECENT = 50
 
+AccountKey = Annotated[
+    str | None,
+    Meta(description="The local account (admin: required); an account may name only itself"),
+]
+OrderId = Annotated[int, Meta(ge=1, le=MAX_ID, description="A local order id")]
+
 
 class RelayIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    account: str | None = None  # the admin names the account
-    url: str | None = None
-    key: str | None = None
-    hash: str | None = None
-    secret: str | None = None
-    mode: str | None = None
+    account: AccountKey = None
+    url: Annotated[
+        str | None, Meta(description="The upstream's v1 base URL (default: iletiMerkezi's)")
+    ] = None
+    key: Annotated[str | None, Meta(description="The upstream account's API key")] = None
+    hash: Annotated[
+        str | None, Meta(description="The upstream hash (64 hex); never shown again")
+    ] = None
+    secret: Annotated[
+        str | None, Meta(description="Or the upstream secret, the hash made from it")
+    ] = None
+    mode: Annotated[str | None, Meta(description="sandbox (capture) or relay (forward)")] = None
     blacklist_sync: bool | None = None
-    release_numbers: list[str] | None = None
+    release_numbers: Annotated[
+        list[str] | None, Meta(description="The numbers released orders may reach")
+    ] = None
 
 
 class AccountQuery(msgspec.Struct, kw_only=True):
-    account: str | None = None
+    account: AccountKey = None
 
 
 class AccountIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    account: str | None = None
+    account: AccountKey = None
 
 
 class ReleaseIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    order: int
-    account: str | None = None
+    order: OrderId
+    account: AccountKey = None
 
 
 class BatchQuery(msgspec.Struct, kw_only=True):
-    account: str | None = None
-    order: int | None = None
+    account: AccountKey = None
+    order: OrderId | None = None
 
 
 class UpstreamOut(msgspec.Struct):
