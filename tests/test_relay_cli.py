@@ -368,3 +368,11 @@ async def test_reseal_after_a_key_rotation(
         "ILETI_SECRET_KEY does not open the stored upstream credentials",
         1,
     )
+
+
+def test_relay_without_a_command_prints_its_help() -> None:
+    result = ok(invoke(["relay"]))
+    assert result.stdout.startswith("Usage: ileti relay [OPTIONS] COMMAND [ARGS]...")
+    for command in ("set", "show", "check", "clear", "release", "batches", "reseal"):
+        assert f"  {command} " in result.stdout
+    assert result.stderr == ""

@@ -113,7 +113,7 @@ def _read_credential(what: str) -> str:
     return line.rstrip("\r\n")
 
 
-@relay.command(name="set")
+@relay.command(name="set", short_help="Set or change an account's upstream.")
 @click.argument("account_key", metavar="ACCOUNT_KEY")
 @click.option(
     "--url", help="The upstream's v1 base URL (default https://api.iletimerkezi.com/v1/)."
@@ -183,7 +183,7 @@ def set_upstream(
         click.echo(f"Test call (get-balance): {_balance(balance)}.")
 
 
-@relay.command()
+@relay.command(short_help="Show an account's upstream (never its hash).")
 @click.argument("account_key", metavar="ACCOUNT_KEY")
 @click.option("--json", "as_json", is_flag=True, help="Print it as JSON (null: none).")
 @database_option
@@ -206,7 +206,7 @@ def show(account_key: str, as_json: bool) -> None:
         _show(account.key, view)
 
 
-@relay.command()
+@relay.command(short_help="Repeat the test call (get-balance).")
 @click.argument("account_key", metavar="ACCOUNT_KEY")
 @database_option
 def check(account_key: str) -> None:
@@ -219,7 +219,7 @@ def check(account_key: str) -> None:
     click.echo(f"The upstream answered get-balance: {_balance(balance)}.")
 
 
-@relay.command()
+@relay.command(short_help="Forget an account's upstream.")
 @click.argument("account_key", metavar="ACCOUNT_KEY")
 @database_option
 def clear(account_key: str) -> None:
@@ -274,7 +274,7 @@ def _batch_table(found: list[Batch]) -> None:
         )
 
 
-@relay.command()
+@relay.command(short_help="Release a captured sandbox order to the upstream.")
 @click.argument("order_id", metavar="ORDER_ID", type=click.IntRange(1, MAX_ID))
 @click.option("--account", "account_key", required=True, metavar="ACCOUNT_KEY")
 @click.option("--json", "as_json", is_flag=True, help="Print the batches made as JSON.")
@@ -297,7 +297,7 @@ def release(order_id: int, account_key: str, as_json: bool) -> None:
     )
 
 
-@relay.command()
+@relay.command(short_help="List the upstream requests (batches).")
 @click.argument("account_key", metavar="ACCOUNT_KEY")
 @click.option("--order", "order_id", type=click.IntRange(1, MAX_ID), help="Only this order's.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array.")
@@ -321,7 +321,7 @@ def batches(account_key: str, order_id: int | None, as_json: bool) -> None:
         _batch_table(found)
 
 
-@relay.command()
+@relay.command(short_help="Reseal the upstream hashes after a key rotation.")
 @database_option
 def reseal() -> None:
     """Seal every stored upstream hash again with the first key of ILETI_SECRET_KEY (after
