@@ -223,8 +223,8 @@ def check(account_key: str) -> None:
 @click.argument("account_key", metavar="ACCOUNT_KEY")
 @database_option
 def clear(account_key: str) -> None:
-    """Forget the upstream of ACCOUNT_KEY: its orders are simulated again (batches already
-    made are still sent)."""
+    """Forget the upstream of ACCOUNT_KEY: its orders are simulated again (batches not
+    yet sent fail, refunded)."""
 
     async def work(service: RelaySettings, accounts: AccountService) -> tuple[Account, bool]:
         account = await accounts.get(account_key)
