@@ -23,7 +23,7 @@ from ileti.testing.server import Sandbox
 from tests.support.http import control_headers
 from tests.support.runtime import asgi_client, started
 from tests.support.sandbox import Made, make_account, outbox
-from tests.support.sms import send_now
+from tests.support.sms import balance, send_now
 from tests.support.spec import MESSAGES
 from tests.support.stored import everything_as_text, snapshot
 from tests.support.waiting import eventually
@@ -421,3 +421,26 @@ async def test_the_openapi_document_takes_the_hash_and_never_gives_it(
     assert {"hash", "secret"} <= set(schemas["RelayIn"]["properties"])
     for name in ("RelayOut", "RelaySetOut", "UpstreamOut", "CheckOut", "BatchList", "BatchOut"):
         assert not {"hash", "secret"} & set(schemas[name]["properties"]), name
+
+
+async def test_after_delete_a_batch_not_yet_sent_fails_refunded_and_nothing_goes_upstream(
+    settings: Settings, upstream: Sandbox, up: Made
+) -> None:
+    # No relay loop runs (poll 0): the order's batch waits until the test steps it.
+    async with started(replace(settings, relay_poll_seconds=0)) as rt, asgi_client(rt) as client:
+        account = await rt.accounts.create("acme", senders=("ILETI",), balance=100)
+        await set_upstream(client, account, up, mode="relay")
+        order_id = await send_now(client, account, [ALLOWED])
+        assert await balance(rt, account) == 99
+        key = account.account.key
+        assert (
+            await client.delete(f"/_ileti/relay?account={key}", headers=ADMIN)
+        ).status_code == 204
+        await rt.relay.step()
+        listed = await client.get(
+            f"/_ileti/relay/batches?order={order_id}", headers=control_headers(account)
+        )
+        (batch,) = listed.json()["batches"]
+        assert (batch["state"], batch["error"]) == ("failed", "the account has no upstream")
+        assert await balance(rt, account) == 100
+    assert outbox(upstream, up) == []
