@@ -10,15 +10,23 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 
-def invoke(args: list[str], env: dict[str, str | None] | None = None) -> Result:
-    """``ileti ARGS...`` with ILETI_DATABASE_URL unset unless ``env`` sets it."""
+def invoke(
+    args: list[str], env: dict[str, str | None] | None = None, input: str | None = None
+) -> Result:
+    """``ileti ARGS...`` with ILETI_DATABASE_URL unset unless ``env`` sets it, and
+    ``input`` on its standard input."""
     from ileti.cli.main import cli
 
     base: dict[str, str | None] = {"ILETI_DATABASE_URL": None}
 
     def run() -> Result:
         return CliRunner().invoke(
-            cli, args, env=base | (env or {}), catch_exceptions=True, prog_name="ileti"
+            cli,
+            args,
+            input=input,
+            env=base | (env or {}),
+            catch_exceptions=True,
+            prog_name="ileti",
         )
 
     try:

@@ -22,6 +22,7 @@ from ileti.cli.demo import demo
 from ileti.cli.fault import fault
 from ileti.cli.inbound import inbound
 from ileti.cli.outbox import outbox
+from ileti.cli.relay import relay
 from ileti.cli.send import report, send
 from ileti.cli.state import state
 from ileti.cli.user import user
@@ -158,6 +159,7 @@ cli.add_command(consent)
 cli.add_command(demo)
 cli.add_command(fault)
 cli.add_command(outbox)
+cli.add_command(relay)
 cli.add_command(state)
 cli.add_command(inbound)
 cli.add_command(send)

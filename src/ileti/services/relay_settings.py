@@ -267,8 +267,16 @@ class RelaySettings:
             lambda conn: relay_store.delete_upstream(conn, account_id)
         )
 
-    async def batches(self, order_id: int) -> list[Batch]:
-        return await self._store.read(relay_store.batches_of, order_id)
+    async def batches(self, order_id: int, account_id: int | None = None) -> list[Batch]:
+        """The order's batches; with ``account_id``, RelaySettingError naming ``order``
+        when the order is not that account's."""
+
+        def read(conn: Connection) -> list[Batch]:
+            if account_id is not None and order_store.find(conn, account_id, order_id) is None:
+                raise RelaySettingError(f"no order {order_id}", "order")
+            return relay_store.batches_of(conn, order_id)
+
+        return await self._store.read(read)
 
     async def recent(self, account_id: int, limit: int = 50) -> list[Batch]:
         return await self._store.read(relay_store.recent_batches, account_id, limit)
@@ -328,6 +336,33 @@ class RelaySettings:
         made = await self._store.transaction(make)
         self._relay.wake()
         return made
+
+    async def reseal(self) -> int:
+        """Seal every stored upstream hash again under the first key of
+        ``ILETI_SECRET_KEY`` (after a rotation), in one transaction: how many were.
+        RelaySettingError, with nothing changed, when one cannot be opened."""
+        vault = self._vault
+        if vault is None:
+            raise RelaySettingError(
+                "ILETI_SECRET_KEY is not set: nothing to reseal with", "secret_key"
+            )
+
+        def write(conn: Connection) -> int:
+            rows = relay_store.all_upstreams(conn)
+            for row in rows:
+                try:
+                    sealed = vault.reseal(row.hash_sealed)
+                except VaultError:
+                    raise RelaySettingError(
+                        f"ILETI_SECRET_KEY does not open the upstream credentials of account "
+                        f"{row.account_id} (keep the old key after the new, comma-separated); "
+                        "nothing was resealed",
+                        "secret_key",
+                    ) from None
+                relay_store.reseal(conn, row.account_id, sealed)
+            return len(rows)
+
+        return await self._store.transaction(write)
 
     def _open(self, row: UpstreamRow | None) -> str | None:
         if row is None or self._vault is None:

@@ -28,6 +28,7 @@ from ileti.api.control import (
     faults,
     inbound,
     outbox,
+    relay,
     state,
     webhooks,
 )
@@ -60,6 +61,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *faults.ENDPOINTS,
     *delivery.ENDPOINTS,
     *consent.ENDPOINTS,
+    *relay.ENDPOINTS,
 )
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ileti"'}
