@@ -261,8 +261,10 @@ class RelaySettings:
         return balance
 
     async def clear(self, account_id: int) -> bool:
-        """Forget the account's upstream (its orders are simulated again). Batches already
-        made stay and are still sent."""
+        """Forget the account's upstream: its new orders are simulated again. Nothing more
+        is forwarded from it: a batch not yet sent fails ("the account has no upstream",
+        its messages 112 and refunded); one already sent keeps its last mirrored statuses,
+        since its upstream can no longer be asked."""
         return await self._store.transaction(
             lambda conn: relay_store.delete_upstream(conn, account_id)
         )
