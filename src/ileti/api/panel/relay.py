@@ -8,6 +8,12 @@ the URL or the mode to relay changes: the page then shows the upstream's balance
 one-line refusal next to the field at fault, with nothing stored. "Test the connection"
 repeats the call with what is stored; "Remove the upstream" (confirmed) forgets it. Only
 ``ctx.account`` is read or changed: an admin changes another account's by showing it.
+
+Only an admin sets or removes an upstream (docs/relay.md: an application must not
+redirect its own messages, nor make ileti call an address of its choosing): a user of
+the account sees the page read-only (no form, a sentence saying so) and may still test
+the connection; a user's POST to the form or to the removal is the panel's 403, nothing
+stored.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ileti.api.panel.base import PREFIX, Ctx, page
+from ileti.api.panel.base import PREFIX, Ctx, Forbidden, page
 from ileti.api.runtime import Runtime
 from ileti.services.relay_settings import (
     MAX_RELEASE_NUMBERS,
@@ -92,6 +98,7 @@ async def _relay_page(
         ),
         notice=notice,
         check_error=check_error,
+        editable=ctx.admin,
     )
 
 
@@ -111,6 +118,8 @@ def _error(exc: RelaySettingError, given: dict[str, str]) -> dict[str, Any]:
 async def settings_page(ctx: Ctx) -> Response:
     if ctx.request.method == "GET":
         return await _relay_page(ctx)
+    if not ctx.admin:
+        raise Forbidden()
     account = ctx.account
     view = await ctx.rt.relay_settings.show(account.id)
     given = {name: (await ctx.field(name)).strip() for name in FIELDS}
@@ -152,6 +161,8 @@ async def check(ctx: Ctx) -> Response:
 
 
 async def remove(ctx: Ctx) -> Response:
+    if not ctx.admin:
+        raise Forbidden()
     if await ctx.field("confirm") != "yes":
         return await _relay_page(ctx, status=422, errors={"confirm": "relay.confirm_required"})
     await ctx.rt.relay_settings.clear(ctx.account.id)

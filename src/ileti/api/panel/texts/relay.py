@@ -37,6 +37,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "A hash is kept. Leave the hash and secret empty to keep it (a new key needs its "
         "own hash).",
     ),
+    "relay.hash_stored": (
+        "Bir hash şifreli olarak saklanıyor (gösterilmez).",
+        "A hash is kept, encrypted (never shown).",
+    ),
     "relay.secret": ("ya da üst hesabın gizli anahtarı (secret)", "or the upstream secret"),
     "relay.secret_hint": (
         "Hash yerine verilebilir: hash ondan burada hesaplanır; gizli anahtarın kendisi saklanmaz.",
@@ -84,6 +88,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The release list cannot be used:",
     ),
     "relay.bad_setting": ("Üst hesap ayarlanamıyor:", "The upstream cannot be set:"),
+    "relay.admin_only": (
+        "Üst hesabı yalnızca bir yönetici ayarlar, değiştirir ya da kaldırır. Bağlantıyı "
+        "deneyebilir ve sandbox siparişlerini bırakma listesine serbest bırakabilirsiniz.",
+        "Only an admin sets, changes or removes the upstream. You may test the connection "
+        "and release sandbox orders to the release list.",
+    ),
+    "relay.on": ("açık", "on"),
+    "relay.off": ("kapalı", "off"),
+    "relay.release_empty": ("boş", "empty"),
     "relay.state": ("Durum", "State"),
     "relay.current_mode": ("Kip", "Mode"),
     "relay.checked_at": ("Son başarılı deneme", "Last successful check"),
