@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ileti.api.panel.base import PREFIX, Ctx, NotFound, page
 from ileti.api.runtime import Runtime
-from ileti.errors import OrderNotFound
+from ileti.errors import OrderNotFound, Unavailable
 from ileti.models import Order
 from ileti.services.order_pages import STATUSES, OrderPages, OrderQueryError, order_filter
 from ileti.services.relay_pages import RelayPages
@@ -43,8 +43,15 @@ def _id(raw: str) -> int:
 
 
 def cancellable(order: Order, now: int) -> bool:
-    """Whether cancel-order would take it: scheduled, not gone out, not yet due."""
-    return order.scheduled and not order.dispatched and not order.cancelled and order.send_at > now
+    """Whether cancel-order would take it: scheduled, not cancelled, not yet due, and not
+    gone out; a relayed order is "dispatched" once the upstream has it, schedule and all,
+    and is cancelled there first (services/relay.py), so it stays cancellable until due."""
+    return (
+        order.scheduled
+        and not order.cancelled
+        and (order.relay or not order.dispatched)
+        and order.send_at > now
+    )
 
 
 def routes(rt: Runtime) -> list[Route]:
@@ -105,14 +112,21 @@ def routes(rt: Runtime) -> list[Route]:
     async def cancel(ctx: Ctx) -> Response:
         order_id = _id(ctx.request.path_params["id"])
         account = ctx.account
-        if await pages.report(account.id, order_id, None, size=1) is None:
+        found = await pages.report(account.id, order_id, None, size=1)
+        if found is None:
             raise NotFound()
         if await ctx.field("confirm") != "yes":
             return await report(ctx, status=422, errors={"confirm": "orders.confirm_required"})
         try:
             await ctx.rt.orders.cancel(account.id, order_id)
-        except OrderNotFound:
+        except OrderNotFound as exc:
+            if found.order.relay:  # the upstream's refusal (455) or too late here
+                refused = ("orders.cancel_refused", {}, str(exc))
+                return await report(ctx, status=409, errors={"confirm": refused})
             return await report(ctx, status=409, errors={"confirm": "orders.cancel_too_late"})
+        except Unavailable as exc:  # the upstream could not be asked: nothing changed
+            unanswered = ("orders.cancel_unavailable", {}, str(exc))
+            return await report(ctx, status=503, errors={"confirm": unanswered})
         return ctx.redirect(f"{PREFIX}/orders/{order_id}", flash="orders.cancelled")
 
     async def release(ctx: Ctx) -> Response:

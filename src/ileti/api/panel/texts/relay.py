@@ -157,6 +157,18 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Parti yok: hiçbir alıcı yerel denetimlerden geçmedi.",
         "No batch: no recipient passed the local checks.",
     ),
+    "orders.cancel_note_relayed": (
+        "Zamanlanmış bu sipariş üst hesaba aktarıldı; üst hesap onu zamanı gelince "
+        "gönderir. İptal edilirse önce üst hesapta iptal edilir, sonra {n} kredi "
+        "bakiyenize iade edilir.",
+        "This scheduled order was forwarded to the upstream, which sends it at its time. "
+        "Cancelling it cancels it upstream first, then refunds {n} credits to your balance.",
+    ),
+    "orders.cancel_refused": ("Sipariş iptal edilemedi:", "The order was not cancelled:"),
+    "orders.cancel_unavailable": (
+        "Üst hesaba şu an sorulamadı, hiçbir şey değişmedi; biraz sonra yeniden deneyin:",
+        "The upstream could not be asked now and nothing changed; try again shortly:",
+    ),
     "orders.released_batches": ("Serbest bırakılan partiler", "Released batches"),
     "orders.release": ("Üst hesaba serbest bırak", "Release to the upstream"),
     "orders.release_note": (
