@@ -44,6 +44,19 @@ class UpstreamAccount:
         assert answer.status_code == 200, answer.text
         return sorted(m["recipient"] for m in answer.json()["messages"])
 
+    def v1(self, action: str, **request: Any) -> dict[str, Any]:
+        """This account's v1 call to the upstream: the JSON ``response``."""
+        body = {"request": {"authentication": {"key": self.key, "hash": self.hash}, **request}}
+        answer = httpx.post(f"{self.base_url}{action}/json", json=body, timeout=30)
+        return dict(answer.json()["response"])
+
+    def order_status(self, upstream_order_id: str) -> int:
+        """get-report of one of this account's orders upstream: the order's status (115
+        once cancelled), or the refusal's code (456 while it is scheduled)."""
+        found = self.v1("get-report", order={"id": upstream_order_id, "page": 1})
+        code = int(found["status"]["code"])
+        return int(found["order"]["status"]) if code == 200 else code
+
     def all_received(self) -> list[str]:
         answer = self._control("GET", "/outbox", params={"key": self.key})
         assert answer.status_code == 200, answer.text
