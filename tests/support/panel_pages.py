@@ -26,9 +26,11 @@ class PanelPage:
     #: The screenshots' stem: ``<name>-<lang>-<desktop|phone>.png``.
     name: str
     #: The path; ``{order_id}``, ``{scheduled_id}``, ``{message_id}``, ``{released_id}``,
-    #: ``{relayed_id}``, ``{relayed_message_id}`` are the seeded ids.
+    #: ``{relayed_id}``, ``{relayed_message_id}``, ``{relayed_scheduled_id}`` are the
+    #: seeded ids.
     path: str
-    #: Who opens it: "user" (of the seeded account), "admin", or "anonymous".
+    #: Who opens it: "user" (of the seeded account), "admin" (showing the seeded
+    #: account), or "anonymous".
     role: str = "user"
     #: The status the page answers with.
     status: int = 200
@@ -57,16 +59,21 @@ PAGES: tuple[PanelPage, ...] = (
     PanelPage("outbox", "/panel/outbox"),
     PanelPage("message", "/panel/outbox/{message_id}"),
     PanelPage("sandbox", "/panel/sandbox"),
+    # A user sees the upstream read-only; an admin sets it.
     PanelPage("relay", "/panel/settings/relay"),
+    PanelPage("relay-admin", "/panel/settings/relay", role="admin"),
     # A bad upstream URL: the error at its field, nothing stored.
     PanelPage(
         "relay-invalid",
         "/panel/settings/relay",
+        role="admin",
         status=422,
         post={"url": "ftp://upstream.invalid/", "mode": "sandbox"},
     ),
     PanelPage("order-released", "/panel/orders/{released_id}"),
     PanelPage("order-relayed", "/panel/orders/{relayed_id}"),
+    # A relayed scheduled order: cancellable (upstream first) until its time.
+    PanelPage("order-relayed-scheduled", "/panel/orders/{relayed_scheduled_id}"),
     PanelPage("message-relayed", "/panel/outbox/{relayed_message_id}"),
     PanelPage("accounts", "/panel/accounts", role="admin"),
 )
@@ -101,7 +108,8 @@ def _send(site: PanelSite, account: Account, text: str, numbers: list[str], at: 
 def seed(site: PanelSite) -> Seeded:
     """An account with an İYS brand code and one consent, blacklisted numbers, a sent
     order (one recipient skipped as blacklisted), a scheduled one and their messages,
-    an upstream with an order released to it and one relayed; its user."""
+    an upstream (set by the admin) with an order released to it (by the user), one
+    relayed and one relayed for tomorrow; its user; an admin whose pages show it."""
     brand = str(600000 + secrets.randbelow(99999))
     account = site.new_account(
         name="checks-" + secrets.token_hex(3), balance=5000, brand_code=brand
@@ -124,11 +132,13 @@ def seed(site: PanelSite) -> Seeded:
     found = site.control("GET", "/outbox", params={"key": account.key, "order": order_id})
     assert found.status_code == 200, found.text
     message_id = found.json()["messages"][0]["id"]
-    relay_ids, relay_texts = _relay(site, account, user)
+    # An admin made with the account's key shows it from the login on.
+    admin = site.new_user(account, admin=True)
+    relay_ids, relay_texts = _relay(site, account, user, admin, tomorrow)
     return Seeded(
         account,
         user,
-        site.new_user(admin=True),
+        admin,
         {
             "order_id": order_id,
             "scheduled_id": scheduled_id,
@@ -139,12 +149,15 @@ def seed(site: PanelSite) -> Seeded:
     )
 
 
-def _relay(site: PanelSite, account: Account, user: User) -> tuple[dict[str, int], list[str]]:
-    """The account's upstream set through the panel's form (another account of the same
-    server: a real ileti answering v1), a sandbox order released to it, then relay mode
-    and a relayed order."""
+def _relay(
+    site: PanelSite, account: Account, user: User, admin: User, tomorrow: str
+) -> tuple[dict[str, int], list[str]]:
+    """The account's upstream set by the admin through the panel's form (another account
+    of the same server: a real ileti answering v1), a sandbox order released to it by
+    the user, then relay mode, a relayed order and one relayed for ``tomorrow``."""
     upstream = site.new_account(name="checks-upstream-" + secrets.token_hex(3))
-    client = login_client(site, user, "tr")
+    client = login_client(site, admin, "tr")
+    users = login_client(site, user, "tr")
     try:
         csrf = session_csrf(client)
         origin = {"Origin": site.url}
@@ -160,9 +173,9 @@ def _relay(site: PanelSite, account: Account, user: User) -> tuple[dict[str, int
         assert answer.status_code == 200 and 'id="relay-notice"' in answer.text, answer.text
         released_text, relayed_text = "Serbest bırakılacak", "Aktarılan sipariş"
         released_id = _send(site, account, released_text, ["+905331234567", "05441234567"])
-        answer = client.post(
+        answer = users.post(
             f"/panel/orders/{released_id}/release",
-            data={"csrf": csrf, "confirm": "yes"},
+            data={"csrf": session_csrf(users), "confirm": "yes"},
             headers=origin,
         )
         assert answer.status_code == 303, answer.text
@@ -171,15 +184,19 @@ def _relay(site: PanelSite, account: Account, user: User) -> tuple[dict[str, int
         assert answer.status_code == 200 and 'id="relay-notice"' in answer.text, answer.text
     finally:
         client.close()
+        users.close()
     relayed_id = _send(site, account, relayed_text, ["+905331234567"])
+    scheduled_text = "Yarın aktarılacak"
+    relayed_scheduled_id = _send(site, account, scheduled_text, ["+905331234567"], tomorrow)
     found = site.control("GET", "/outbox", params={"key": account.key, "order": relayed_id})
     assert found.status_code == 200, found.text
     ids = {
         "released_id": released_id,
         "relayed_id": relayed_id,
         "relayed_message_id": found.json()["messages"][0]["id"],
+        "relayed_scheduled_id": relayed_scheduled_id,
     }
-    return ids, [released_text, relayed_text]
+    return ids, [released_text, relayed_text, scheduled_text]
 
 
 def login_client(site: PanelSite, user: User, lang: str) -> httpx.Client:
