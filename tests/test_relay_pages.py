@@ -142,7 +142,7 @@ async def test_without_a_secret_key_the_relay_form_says_so_and_stores_nothing(
             "relay@example.com",
             "pw-relay-123456",
             account_key=issued.account.key,
-            admin=False,
+            admin=True,  # only an admin sets an upstream; this one shows the account
         )
         form = await client.get("/panel/login")
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)
