@@ -279,6 +279,7 @@ async def test_an_upstream_refusal_fails_the_order_with_its_code_and_message(
     counter = await r.fault(action="send-sms", latency_ms=1, remaining=1000)
     order = await _refuse(r, code)
     before = await r.balance()
+    calls = r.watch_calls()
     order_id = await r.sent(order)
     assert await r.balance() == before - 2
 
@@ -288,6 +289,7 @@ async def test_an_upstream_refusal_fails_the_order_with_its_code_and_message(
     (batch,) = await r.batches(order_id)
     assert (batch.state, batch.error_code, batch.error) == ("failed", code, MESSAGES[code])
     assert batch.attempts == 1 and batch.upstream_id is None  # not retried
+    assert calls == [("before", batch.id)]  # one send-sms, no answer to record
     relayed, relay_error, price = await on(r.local, order_relay(r.local.runtime, order_id))
     assert (relayed, relay_error, price) == (True, f"{code} {MESSAGES[code]}", 0)
     view = await r.show()
@@ -306,6 +308,7 @@ async def test_429_and_503_are_retried_and_the_order_reaches_the_upstream_once(
 ) -> None:
     r = await relays()
     rule = await r.fault(action="send-sms", code=code, remaining=1)
+    calls = r.watch_calls()
     order_id = await r.sent(order_of([A, B]))
     final = await r.finished(order_id)
     assert (final["status"], statuses(final)) == (114, {A: 111, B: 111})
@@ -313,6 +316,7 @@ async def test_429_and_503_are_retried_and_the_order_reaches_the_upstream_once(
     (upstream_order,) = await r.upstream_orders()
     (batch,) = await r.batches(order_id)
     assert (batch.upstream_id, batch.attempts, batch.error) == (upstream_order["id"], 2, None)
+    assert calls == [("before", batch.id), ("before", batch.id), ("after", batch.id)]
 
 
 @pytest.mark.parametrize(
@@ -349,7 +353,10 @@ async def test_an_upstream_that_always_answers_503_fails_the_order_at_the_deadli
 
 async def test_a_send_that_times_out_is_reconciled_not_sent_twice(relays: Make) -> None:
     r = await relays(relay_timeout_seconds=0.3)
-    slow = await r.fault(action="send-sms", latency_ms=600, remaining=1)
+    # The upstream stores the order 0.45 s after the call, which gave up at 0.3 s; the
+    # retry (0.5 s later) first looks for it in the upstream's reports.
+    slow = await r.fault(action="send-sms", latency_ms=450, remaining=1)
+    calls = r.watch_calls()
     order_id = await r.sent(order_of([A, B]))
     final = await r.finished(order_id)
     assert (final["status"], statuses(final)) == (114, {A: 111, B: 111})
@@ -357,7 +364,8 @@ async def test_a_send_that_times_out_is_reconciled_not_sent_twice(relays: Make) 
     (upstream_order,) = await r.upstream_orders()
     assert upstream_order["total"] == 2
     (batch,) = await r.batches(order_id)
-    assert batch.upstream_id == upstream_order["id"] and batch.attempts >= 2
+    assert batch.upstream_id == upstream_order["id"] and batch.attempts == 2
+    assert calls == [("before", batch.id)]  # found upstream, not sent again
     (row,) = await on(r.local, relay_batch_rows(r.local.runtime, order_id))
     assert (row["uncertain"], row["upstream_id"]) == (False, upstream_order["id"])
     assert len(await r.upstream_messages()) == 2

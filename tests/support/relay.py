@@ -178,6 +178,14 @@ class Relay:
             self.local, self.local.runtime.relay_settings.release(self.app.id, order_id)
         )
 
+    def watch_calls(self) -> list[tuple[str, int]]:
+        """Every upstream send-sms the local relay makes from now on, as the relay's own
+        hook reports it: ("before", batch id) as the call goes out, ("after", batch id)
+        once an accepted one is recorded."""
+        seen: list[tuple[str, int]] = []
+        self.local.runtime.relay.on_call = lambda when, batch_id: seen.append((when, batch_id))
+        return seen
+
     # -- v1 -------------------------------------------------------------------------------
 
     async def call(
