@@ -458,6 +458,32 @@ async def test_cancel_order_the_upstream_refuses_changes_nothing_locally(relays:
     assert await r.balance() == before - 2
 
 
+async def test_cancel_order_while_the_upstream_is_down(relays: Make) -> None:
+    """A forwarded order cannot be cancelled while the upstream cannot be asked: 503,
+    nothing changed. One not yet forwarded is cancelled here, and never sent."""
+    r = await relays(upstream=start_upstream())
+    before = await r.balance()
+    order_id, _ = await _scheduled(r)
+    r.upstream.stop()
+    stored = await on(r.local, snapshot(r.local.runtime))
+    status, body = await r.cancel(order_id)
+    assert (status, body["status"]) == (503, {"code": 503, "message": MESSAGES[503]})
+    assert await on(r.local, snapshot(r.local.runtime)) == stored
+
+    waiting = await r.sent(order_of([C], sendDateTime=istanbul(timedelta(hours=2))))
+    assert await r.balance() == before - 3
+
+    async def cancelled() -> bool:  # 503 while a (failing) call is under way
+        return (await r.cancel(waiting))[0] == 200
+
+    await eventually(cancelled)
+    (batch,) = await r.batches(waiting)
+    assert (batch.state, batch.upstream_id) == ("cancelled", None)
+    assert await r.balance() == before - 2
+    status, body = await r.report(waiting)
+    assert (status, body["order"]["status"], statuses(body["order"])) == (200, 115, {C: 112})
+
+
 # -- 8. release ------------------------------------------------------------------------------------
 
 
