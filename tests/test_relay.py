@@ -12,6 +12,7 @@ APITEST orders staying in the sandbox."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -576,7 +577,10 @@ async def test_settings_without_secret_key_are_refused(
         local.stop()
 
 
-async def test_the_upstream_hash_and_secret_are_never_stored_or_shown(relays: Make) -> None:
+async def test_the_upstream_hash_and_secret_are_never_stored_or_shown(
+    relays: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="ileti")
     r = await relays()
     (row,) = await on(r.local, upstream_rows(r.local.runtime))
     assert row["key"] == r.up.key and row["mode"] == "relay"
@@ -588,8 +592,15 @@ async def test_the_upstream_hash_and_secret_are_never_stored_or_shown(relays: Ma
     assert not any("hash" in name or "secret" in name for name in vars(view))
     # Given as the hash itself: sealed just the same.
     await r.set(hash=r.up.hash, secret=None)
+    # A forward the upstream refuses is logged and recorded with its code and message only.
+    await r.patch_upstream_account(api_access=False)
+    order_id = await r.sent(order_of([A]))
+    assert (await r.finished(order_id))["status"] == 115
     stored = await on(r.local, everything_as_text(r.local.runtime))
-    assert r.up.hash.lower() not in stored
+    assert r.up.hash.lower() not in stored and r.up.secret.lower() not in stored
+    assert f"401 {MESSAGES[401]}".lower() in stored
+    assert "relay: order" in caplog.text  # the failure was logged ...
+    assert r.up.hash not in caplog.text and r.up.secret not in caplog.text  # ... without them
 
 
 # -- 10. start -------------------------------------------------------------------------------------
