@@ -180,12 +180,20 @@ class Relay:
             try:
                 found = await self._find(creds, batch)
             except UpstreamError as exc:
-                await self._retry(batch, exc, uncertain=True)
+                await self._retry(batch, exc, uncertain=True, reconciling=True)
                 return
             if found is not None:
                 await self._sent(batch, found, reconciled=True)
                 return
             if now >= batch.deadline_at:
+                if batch.error is not None:  # the upstream's last answer, kept visible
+                    await self._fail(
+                        batch,
+                        batch.error_code,
+                        f"{batch.error} (gave up at the deadline; the order is not in "
+                        "the upstream's reports)",
+                    )
+                    return
                 await self._fail(
                     batch,
                     None,
@@ -219,7 +227,7 @@ class Relay:
             try:
                 found = await self._find(creds, batch)
             except UpstreamError as again:
-                await self._retry(batch, again, uncertain=True)
+                await self._retry(batch, again, uncertain=True, reconciling=True)
                 return
             if found is not None:
                 await self._sent(batch, found, reconciled=True)
@@ -231,10 +239,24 @@ class Relay:
             return
         await self._retry(batch, exc, uncertain=exc.kind == "uncertain")
 
-    async def _retry(self, batch: Claimed, exc: UpstreamError, *, uncertain: bool) -> None:
+    async def _retry(
+        self, batch: Claimed, exc: UpstreamError, *, uncertain: bool, reconciling: bool = False
+    ) -> None:
+        """Again later; at the deadline, failed. A call that may have reached the
+        upstream is reconciled once more first, unless the upstream could not be asked
+        for its reports (``reconciling``): retrying that after the deadline would never
+        end, so the batch fails saying the upstream may have the order."""
         now = self._clock.now_us()
         if now >= batch.deadline_at and not uncertain:
             await self._fail(batch, exc.code, f"{exc.message} (gave up at the deadline)")
+            return
+        if now >= batch.deadline_at and reconciling:
+            await self._fail(
+                batch,
+                exc.code,
+                f"{exc.message} (gave up at the deadline; the upstream's reports could "
+                "not be read, so it may have the order)",
+            )
             return
         wait = min(BACKOFF * 2 ** (batch.attempts - 1), MAX_BACKOFF)
         if exc.retry_after is not None:

@@ -245,6 +245,9 @@ class Claimed:
     cancelled: bool
     text: str
     upstream: UpstreamRow | None
+    #: The last failure recorded for it (a retried batch): the upstream's code and message.
+    error_code: int | None = None
+    error: str | None = None
 
 
 def _claimed(conn: Connection, rows: Sequence[Any], now: int) -> list[Claimed]:
@@ -305,6 +308,8 @@ def _claimed(conn: Connection, rows: Sequence[Any], now: int) -> list[Claimed]:
                 cancelled=bool(order.cancelled),
                 text=texts[(row.order_id, row.text_idx)],
                 upstream=ups.get(row.account_id),
+                error_code=row.error_code,
+                error=row.error,
             )
         )
     return found
