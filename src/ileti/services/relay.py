@@ -411,6 +411,14 @@ class Relay:
             if batch.kind == "relay":
                 changed = relay_store.mirror(conn, batch, statuses, final=final, now=now)
                 webhook_store.queue_final(conn, changed, now)
+                if first.status == int(Code.ORDER_FAILED):
+                    # Failed or cancelled at the upstream (not through ileti): so is ours.
+                    relay_store.set_order_error(
+                        conn,
+                        batch.order_id,
+                        f"{int(Code.ORDER_FAILED)} the upstream reports order "
+                        f"{batch.upstream_id} failed or cancelled",
+                    )
             relay_store.note_report(
                 conn,
                 batch.id,

@@ -495,6 +495,15 @@ def mark_failed(
     return [row.id for row in changed], refund
 
 
+def set_order_error(conn: Connection, order_id: int, error: str) -> None:
+    """The order answers 115 from now on, with this reason (kept if one is set)."""
+    conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.relay_error.is_(None))
+        .values(relay_error=error)
+    )
+
+
 def mark_cancelled(conn: Connection, order_id: int, now: int) -> None:
     """Every unsettled or sent batch of a cancelled order is cancelled."""
     conn.execute(
