@@ -639,3 +639,22 @@ async def test_apitest_orders_of_a_relay_account_stay_in_the_sandbox(relays: Mak
     final = await r.finished(order_id)
     assert (final["status"], statuses(final)) == (114, {TEST_NUMBER: 111})
     assert await r.upstream_orders() == []
+
+
+def test_an_unfinished_upstream_order_is_polled_less_and_less_often() -> None:
+    """The mirror's rate stays bounded: every interval for 30 polls, then every 2, 4, …
+    intervals, never rarer than every 32."""
+    from ileti.services.relay import poll_stretch
+
+    assert [poll_stretch(n) for n in (1, 30, 31, 60, 61, 91, 121, 151, 181, 10_000)] == [
+        1,
+        1,
+        2,
+        2,
+        4,
+        8,
+        16,
+        32,
+        32,
+        32,
+    ]

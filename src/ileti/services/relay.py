@@ -67,6 +67,12 @@ MAX_BACKOFF = 30.0
 #: An upstream order found by reconciling was submitted at most this long before the
 #: intent was recorded (clocks differ).
 CLOCK_SLACK = 10 * 60 * SECOND
+#: An upstream order still unfinished is polled every ILETI_RELAY_REPORT_SECONDS for its
+#: first POLLS_PER_STEP polls, then half as often every POLLS_PER_STEP polls, down to
+#: one poll every MAX_POLL_STRETCH intervals (the mirror's rate stays bounded however
+#: long a message stays pending upstream).
+POLLS_PER_STEP = 30
+MAX_POLL_STRETCH = 32
 #: get-reports pages read while reconciling, at most.
 RECONCILE_PAGES = 200
 SEND_FORMAT = "%d/%m/%Y %H:%M"
@@ -77,6 +83,12 @@ def send_time(send_at: int, now: int) -> str:
     if send_at <= now:
         return ""
     return from_us(send_at).astimezone(ISTANBUL).strftime(SEND_FORMAT)
+
+
+def poll_stretch(polls: int) -> int:
+    """How many report intervals until the next poll of an upstream order polled
+    ``polls`` times: 1, then 2, 4, … every POLLS_PER_STEP polls, at most MAX_POLL_STRETCH."""
+    return int(min(2 ** (max(polls - 1, 0) // POLLS_PER_STEP), MAX_POLL_STRETCH))
 
 
 def credentials(vault: Vault | None, row: relay_store.UpstreamRow) -> Credentials:
@@ -427,6 +439,7 @@ class Relay:
                 undelivered=undelivered,
                 done=final,
                 now=now,
+                next_at=now + self._report_every * poll_stretch(batch.polls),
             )
 
         await self._store.transaction(record)

@@ -248,6 +248,8 @@ class Claimed:
     #: The last failure recorded for it (a retried batch): the upstream's code and message.
     error_code: int | None = None
     error: str | None = None
+    #: The upstream's report polled so often, this poll included.
+    polls: int = 0
 
 
 def _claimed(conn: Connection, rows: Sequence[Any], now: int) -> list[Claimed]:
@@ -310,6 +312,7 @@ def _claimed(conn: Connection, rows: Sequence[Any], now: int) -> list[Claimed]:
                 upstream=ups.get(row.account_id),
                 error_code=row.error_code,
                 error=row.error,
+                polls=row.polls + 1,
             )
         )
     return found
@@ -567,7 +570,10 @@ def note_report(
     undelivered: int,
     done: bool,
     now: int,
+    next_at: int | None = None,
 ) -> None:
+    """The upstream's last report of a batch; ``done`` once its order is finished, else
+    polled again at ``next_at`` (None: as claimed)."""
     values: dict[str, Any] = {
         "upstream_status": status,
         "delivered": delivered,
@@ -578,6 +584,8 @@ def note_report(
     }
     if done:
         values["state"] = DONE
+    elif next_at is not None:
+        values["due_at"] = next_at
     conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
 
 
