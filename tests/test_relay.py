@@ -22,6 +22,7 @@ import pytest
 
 from ileti.api.runtime import Runtime
 from ileti.config import ConfigError, Settings
+from ileti.services.relay import poll_stretch
 from ileti.services.relay_settings import RelaySettingError
 from ileti.testing.server import Sandbox
 from tests.support.receiver import Receiver
@@ -644,8 +645,6 @@ async def test_apitest_orders_of_a_relay_account_stay_in_the_sandbox(relays: Mak
 def test_an_unfinished_upstream_order_is_polled_less_and_less_often() -> None:
     """The mirror's rate stays bounded: every interval for 30 polls, then every 2, 4, …
     intervals, never rarer than every 32."""
-    from ileti.services.relay import poll_stretch
-
     assert [poll_stretch(n) for n in (1, 30, 31, 60, 61, 91, 121, 151, 181, 10_000)] == [
         1,
         1,
