@@ -71,7 +71,7 @@ SEED_VARIABLE = "ILETI_SEED"
 #: A moment with its UTC offset (RFC 3339); exported in Istanbul time, to the microsecond.
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
 #: How an entry came to be listed (a seeded one: ``seed`` unless the document says).
-Source = Literal["api", "cli", "import", "seed", "keyword"]
+Source = Literal["api", "cli", "import", "seed", "keyword", "panel", "upstream"]
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -380,7 +380,7 @@ def _reset_account(key: str, blacklist: bool, conn: Connection) -> state_store.R
         raise AccountNotFound(key)
     removed = state_store.clear_activity(conn, found.id)
     if blacklist:
-        removed = removed._replace(blacklist=blacklist_store.clear(conn, found.id))
+        removed = removed._replace(blacklist=blacklist_store.clear(conn, found.id, now=now_us()))
     return removed
 
 
