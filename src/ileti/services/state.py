@@ -71,7 +71,7 @@ SEED_VARIABLE = "ILETI_SEED"
 #: A moment with its UTC offset (RFC 3339); exported in Istanbul time, to the microsecond.
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
 #: How an entry came to be listed (a seeded one: ``seed`` unless the document says).
-Source = Literal["api", "cli", "import", "seed", "keyword", "panel", "upstream"]
+Source = Literal["api", "cli", "import", "seed", "keyword"]
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
