@@ -7,8 +7,10 @@ upstream that is down or refuses is retried and shown."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -23,6 +25,7 @@ from ileti.testing.server import Sandbox
 from tests.support import cli
 from tests.support.http import auth
 from tests.support.proxy import Proxy
+from tests.support.runtime import started
 from tests.support.sandbox import Made, control, make_account, outbox
 from tests.support.stored import blacklist_entries, message_rows, sync_queue
 from tests.support.waiting import eventually
@@ -461,3 +464,35 @@ async def test_upstream_deletions_are_not_imported(
 
     await eventually(imported_again)
     assert await local_sources(runtime, account) == {"+905330000701": "upstream"}
+
+
+async def test_two_instances_never_import_one_account_together(
+    settings: Settings, upstream: Sandbox, made: Made
+) -> None:
+    """Both instances' rounds at once: one claims the account and imports, the other
+    passes it over. The upstream counts its get-blacklist calls (a fault rule's
+    ``remaining``, kept in its database)."""
+    assert (await v1(made.base_url, up_auth(made), "add-blacklist", listing("+905330000801")))[
+        0
+    ] == 200
+    rule = control(
+        upstream,
+        made,
+        "POST",
+        "/faults",
+        json={
+            "kind": "api",
+            "action": "get-blacklist",
+            "latency_ms": 300,
+            "remaining": 1000,
+        },
+    )
+    assert rule.status_code == 201, rule.text
+    quiet = replace(settings, relay_poll_seconds=0)  # the loops do not run: the test steps
+    async with started(quiet) as first, started(quiet) as second:
+        issued = await first.accounts.create("acme", senders=("ILETI",), balance=10)
+        await use_upstream(first, issued, made, base_url=upstream.base_url)
+        await asyncio.gather(first.relay_blacklist.step(), second.relay_blacklist.step())
+        assert await local_sources(second, issued) == {"+905330000801": "upstream"}
+    left = control(upstream, made, "GET", "/faults").json()["faults"]
+    assert [f["remaining"] for f in left if f["id"] == rule.json()["id"]] == [999]

@@ -41,8 +41,8 @@ class Remove(NamedTuple):
 # The hot path (add-blacklist) runs one statement per account per batch, on the driver
 # connection: a JSON array for SQLite, arrays for PostgreSQL. On PostgreSQL the same
 # statement queues the new numbers of an account that syncs (a join with its upstream);
-# SQLite asks first (``sync.syncing``) and, for such an account, has the new numbers
-# returned and queues them.
+# SQLite asks first (one primary-key probe on the same cursor) and, for such an
+# account, has the new numbers returned and queues them.
 _ADD_SQL = {
     "sqlite": (
         "INSERT INTO blacklist (account_id, number, blocked_at, source) "
@@ -59,6 +59,7 @@ _ADD_SQL = {
     ),
 }
 _ADD_RETURNING_SQLITE = _ADD_SQL["sqlite"] + " RETURNING number"
+_SYNCS_SQLITE = "SELECT 1 FROM upstreams WHERE account_id = ? AND blacklist_sync"
 #: This process's counter stripe: writers in different processes add to different rows.
 STRIPES = 16
 STRIPE = os.getpid() % STRIPES
@@ -78,12 +79,9 @@ _COUNT_SQL = {
 }
 
 
-def _insert(
-    conn: Connection, account_id: int, rows: list[tuple[int, int, str]], *, syncs: bool = False
-) -> int:
+def _insert(conn: Connection, account_id: int, rows: list[tuple[int, int, str]]) -> int:
     """Insert what is not listed yet (one statement), queueing it for the upstream when
-    the account syncs (on SQLite the caller says whether: ``syncs``); how many rows were
-    new."""
+    the account syncs; how many rows were new."""
     if not rows:
         return 0
     dialect = conn.dialect.name
@@ -100,26 +98,21 @@ def _insert(
                 ),
             )
             added = int(cursor.fetchone()[0])
-        elif syncs:
-            cursor.execute(_ADD_RETURNING_SQLITE, (account_id, json.dumps(rows)))
-            new = [int(row[0]) for row in cursor.fetchall()]
-            added = len(new)
-            sync.record(conn, account_id, new, sync.ADD, rows[0][1])
         else:
-            cursor.execute(_ADD_SQL[dialect], (account_id, json.dumps(rows)))
-            added = cursor.rowcount
+            cursor.execute(_SYNCS_SQLITE, (account_id,))
+            if cursor.fetchone() is None:
+                cursor.execute(_ADD_SQL[dialect], (account_id, json.dumps(rows)))
+                added = cursor.rowcount
+            else:
+                cursor.execute(_ADD_RETURNING_SQLITE, (account_id, json.dumps(rows)))
+                new = [int(row[0]) for row in cursor.fetchall()]
+                added = len(new)
+                sync.record(conn, account_id, new, sync.ADD, rows[0][1])
         if added:
             cursor.execute(_COUNT_SQL[dialect], (account_id, STRIPE, added))
         return added
     finally:
         cursor.close()
-
-
-def _syncing(conn: Connection, account_ids: Iterable[int]) -> set[int]:
-    """SQLite: which accounts sync (PostgreSQL's statements join their upstream)."""
-    if conn.dialect.name == "postgresql":
-        return set()
-    return sync.syncing(conn, account_ids)
 
 
 def _adjust_count(conn: Connection, account_id: int, delta: int) -> None:
@@ -134,9 +127,8 @@ def add(conn: Connection, items: list[Add]) -> list[None]:
         by_account.setdefault(item.account_id, []).append(
             (item.number, item.blocked_at, item.source)
         )
-    syncing = _syncing(conn, by_account)
     for account_id, rows in by_account.items():
-        _insert(conn, account_id, rows, syncs=account_id in syncing)
+        _insert(conn, account_id, rows)
     return [None] * len(items)
 
 
@@ -198,9 +190,9 @@ def add_many(
     conn: Connection, account_id: int, numbers: Iterable[int], *, blocked_at: int, source: str
 ) -> int:
     """Bulk add (imports) in the caller's transaction; returns how many were new."""
-    syncs = bool(sync.syncing(conn, [account_id]))
     if conn.dialect.name != "postgresql":
-        return _insert(conn, account_id, [(n, blocked_at, source) for n in numbers], syncs=syncs)
+        return _insert(conn, account_id, [(n, blocked_at, source) for n in numbers])
+    syncs = bool(sync.syncing(conn, [account_id]))
     lines = "".join(f"{n}\n" for n in numbers)
     if not lines:
         return 0
@@ -396,7 +388,7 @@ def add_entries(conn: Connection, account_id: int, entries: Iterable[BlacklistEn
     keyword), in the caller's transaction; how many were new (a listed number keeps its
     own)."""
     rows = [(e.number, e.blocked_at, e.source) for e in entries]
-    return _insert(conn, account_id, rows, syncs=bool(rows and _syncing(conn, [account_id])))
+    return _insert(conn, account_id, rows)
 
 
 def clear(conn: Connection, account_id: int, *, now: int = 0) -> int:

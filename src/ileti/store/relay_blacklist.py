@@ -45,17 +45,31 @@ def queue_sql(rows: str, op: str, now: str) -> str:
     return _QUEUE_SELECT.format(rows=rows, op=op, now=now)
 
 
+# On the driver's cursor: add-blacklist's hot path on SQLite asks this once per batch.
+_SYNCING_SQL = {
+    "sqlite": (
+        "SELECT account_id FROM upstreams WHERE blacklist_sync "
+        "AND account_id IN (SELECT value FROM json_each(?))"
+    ),
+    "postgresql": (
+        "SELECT account_id FROM upstreams WHERE blacklist_sync AND account_id = ANY(%s::int[])"
+    ),
+}
+
+
 def syncing(conn: Connection, account_ids: Iterable[int]) -> set[int]:
     """Which of these accounts mirror their blacklist upstream (one query)."""
     wanted = sorted(set(account_ids))
     if not wanted:
         return set()
-    rows = conn.execute(
-        select(upstreams.c.account_id).where(
-            upstreams.c.account_id.in_(wanted), upstreams.c.blacklist_sync == true()
-        )
-    )
-    return {row[0] for row in rows}
+    dialect = conn.dialect.name
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        packed: Any = wanted if dialect == "postgresql" else json.dumps(wanted)
+        cursor.execute(_SYNCING_SQL[dialect], (packed,))
+        return {int(row[0]) for row in cursor.fetchall()}
+    finally:
+        cursor.close()
 
 
 _RECORD_SQL = {
