@@ -968,3 +968,16 @@ async def order_relay(rt: Runtime, order_id: int) -> tuple[bool, str | None, int
         return bool(relay), error, int(price)
 
     return await rt.store.read(read)
+
+
+# -- blacklist sync --------------------------------------------------------------------------
+
+
+async def sync_queue(rt: Runtime, account_id: int) -> list[tuple[str, str, int, str | None]]:
+    """(number, op, attempts, error) of each blacklist change of the account still to be
+    mirrored upstream, oldest first (``relay_blacklist``)."""
+    from ileti.numbers import e164
+    from ileti.store import relay_blacklist as sync_store
+
+    found = await rt.store.read(sync_store.changes_of, account_id, 1000)
+    return [(e164(c.number), c.op, c.attempts, c.error) for c in found]
