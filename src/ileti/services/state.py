@@ -380,7 +380,7 @@ def _reset_account(key: str, blacklist: bool, conn: Connection) -> state_store.R
         raise AccountNotFound(key)
     removed = state_store.clear_activity(conn, found.id)
     if blacklist:
-        removed = removed._replace(blacklist=blacklist_store.clear(conn, found.id, now=now_us()))
+        removed = removed._replace(blacklist=blacklist_store.clear(conn, found.id))
     return removed
 
 

@@ -409,19 +409,12 @@ def add_entries(conn: Connection, account_id: int, entries: Iterable[BlacklistEn
     return _insert(conn, account_id, rows)
 
 
-def clear(conn: Connection, account_id: int, *, now: int = 0) -> int:
-    """Remove every entry of an account; how many. Its count drops to 0 and its
-    version moves on, like any other change to its list."""
+def clear(conn: Connection, account_id: int) -> int:
+    """Remove every entry of an account (a sandbox reset); how many. Its count drops to 0
+    and its version moves on, like any other change to its list. Not mirrored upstream
+    by blacklist sync: a reset must not undo opt-outs at the provider."""
     where = blacklist.c.account_id == account_id
-    if sync.syncing(conn, [account_id]):
-        gone = list(
-            conn.execute(delete(blacklist).where(where).returning(blacklist.c.number)).scalars()
-        )
-        gone.sort()
-        sync.record(conn, account_id, gone, sync.DELETE, now)
-        removed = len(gone)
-    else:
-        removed = conn.execute(delete(blacklist).where(where)).rowcount
+    removed = conn.execute(delete(blacklist).where(where)).rowcount
     _adjust_count(conn, account_id, -removed)
     return removed
 
