@@ -12,6 +12,7 @@ from ``tests.conftest``; ``test_guards.py`` checks), and fixtures stay in
 * ``cli``        the ``ileti`` command in process
 * ``processes``  real ``ileti serve`` processes
 * ``receiver``   a webhook receiver on 127.0.0.1
+* ``relay``      an upstream sandbox and a local ileti relaying to it (the relay's tests)
 * ``proxy``      a TCP proxy a test cuts and restores (a database out of reach)
 * ``disk``       a small tmpfs that really fills up (needs the right to mount)
 * ``waiting``    polling for background work (the real-time tests)

@@ -38,6 +38,8 @@ from ileti.store.schema import (
     messages,
     orders,
     rate_limits,
+    relay_batches,
+    upstreams,
     webhooks,
 )
 
@@ -923,3 +925,59 @@ def batches_by_order(url: str, order_id: int) -> list[dict[str, Any]]:
             {"id": order_id},
         ).mappings()
         return [{**row, "numbers": json.loads(row["numbers"])} for row in rows]
+
+
+# -- the relay (tests/test_relay.py) ------------------------------------------------------------
+
+
+async def upstream_rows(rt: Runtime) -> list[dict[str, Any]]:
+    """Every ``upstreams`` row as stored (the hash sealed)."""
+
+    def read(conn: sa.Connection) -> list[dict[str, Any]]:
+        query = sa.select(upstreams).order_by(upstreams.c.account_id)
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+    return await rt.store.read(read)
+
+
+async def relay_batch_rows(rt: Runtime, order_id: int) -> list[dict[str, Any]]:
+    """The ``relay_batches`` rows of an order as stored (``numbers`` decoded)."""
+
+    def read(conn: sa.Connection) -> list[dict[str, Any]]:
+        query = (
+            sa.select(relay_batches)
+            .where(relay_batches.c.order_id == order_id)
+            .order_by(relay_batches.c.id)
+        )
+        found = [dict(row) for row in conn.execute(query).mappings()]
+        for row in found:
+            row["numbers"] = json.loads(row["numbers"])
+        return found
+
+    return await rt.store.read(read)
+
+
+async def order_relay(rt: Runtime, order_id: int) -> tuple[bool, str | None, int]:
+    """(relay, relay_error, price) of an order as stored."""
+
+    def read(conn: sa.Connection) -> tuple[bool, str | None, int]:
+        query = sa.select(orders.c.relay, orders.c.relay_error, orders.c.price).where(
+            orders.c.id == order_id
+        )
+        relay, error, price = conn.execute(query).one()
+        return bool(relay), error, int(price)
+
+    return await rt.store.read(read)
+
+
+# -- blacklist sync --------------------------------------------------------------------------
+
+
+async def sync_queue(rt: Runtime, account_id: int) -> list[tuple[str, str, int, str | None]]:
+    """(number, op, attempts, error) of each blacklist change of the account still to be
+    mirrored upstream, oldest first (``relay_blacklist``)."""
+    from ileti.numbers import e164
+    from ileti.store import relay_blacklist as sync_store
+
+    found = await rt.store.read(sync_store.changes_of, account_id, 1000)
+    return [(e164(c.number), c.op, c.attempts, c.error) for c in found]

@@ -19,6 +19,7 @@ from ileti.services.orders import OrderService, Relaying
 from ileti.services.ratelimit import RateLimiter
 from ileti.services.refusals import Refusals
 from ileti.services.relay import Relay
+from ileti.services.relay_blacklist import BlacklistSync
 from ileti.services.relay_settings import RelaySettings, check_sealed
 from ileti.services.state import seed_at_start
 from ileti.services.upstream import Upstream
@@ -63,6 +64,8 @@ class Runtime:
     relay_settings: RelaySettings
     #: The HTTP client of every upstream call.
     upstream: Upstream
+    #: Blacklist sync: local changes mirrored upstream, the upstream's list imported.
+    relay_blacklist: BlacklistSync
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
@@ -104,6 +107,9 @@ class Runtime:
                 store, settings, vault=vault, upstream=upstream, relay=relay, clock=clock
             ),
             upstream=upstream,
+            relay_blacklist=BlacklistSync(
+                store, settings, vault=vault, upstream=upstream, clock=clock
+            ),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -121,11 +127,13 @@ class Runtime:
         self.carrier.start()
         self.webhooks.start()
         self.relay.start()
+        self.relay_blacklist.start()
         self.outbox_watcher.start()
 
     async def stop(self) -> None:
         # The outbox waits end first (503), while the store still answers.
         await self.outbox_watcher.stop()
+        await self.relay_blacklist.stop()
         await self.relay.stop()
         await self.webhooks.stop()
         await self.carrier.stop()

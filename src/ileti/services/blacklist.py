@@ -18,10 +18,12 @@ from ileti.store import blacklist as blacklist_store
 from ileti.values import Page
 
 IMPORT_CHUNK = 20_000
-#: Where an entry came from: the v1 API, the CLI, an import, a seed, or an opt-out
-#: keyword sent to the account's short code (``ileti.services.inbound``).
-SOURCES = ("api", "cli", "import", "seed", "keyword")
+#: Where an entry came from: the v1 API, the CLI, an import, a seed, an opt-out
+#: keyword sent to the account's short code (``ileti.services.inbound``), or the
+#: account's upstream list (``ileti.services.relay_blacklist``).
+SOURCES = ("api", "cli", "import", "seed", "keyword", "upstream")
 KEYWORD = "keyword"
+UPSTREAM = "upstream"
 
 
 def parse_number(raw: Any) -> int:
@@ -86,7 +88,7 @@ class BlacklistService:
     async def remove(self, account_id: int, raw: Any) -> int:
         number = parse_number(raw)
         removed = await self._store.write(
-            blacklist_store.remove, blacklist_store.Remove(account_id, number)
+            blacklist_store.remove, blacklist_store.Remove(account_id, number, now_us())
         )
         if not removed:
             raise NotBlacklisted(f"{numbers.e164(number)} is not listed")

@@ -228,7 +228,7 @@ class OrderService:
         pending = order.scheduled and not order.cancelled and (order.relay or not order.dispatched)
         if pending and order.send_at > self._clock.now_us():
             raise OrderNotDue(f"order {order_id} is scheduled")
-        counts, messages, polled = await self._store.read(
+        counts, messages, polled, order = await self._store.read(
             _report_rows, account_id, order_id, page.offset, page.size
         )
         if polled:  # the account's messages become final after N polls (services/carrier)
@@ -289,13 +289,19 @@ def _cancel(account_id: int, order_id: int, now: int, conn: Connection) -> bool:
 
 def _report_rows(
     conn: Connection, account_id: int, oid: int, offset: int, limit: int
-) -> tuple[OrderCounts, list[tuple[int, str, int]], bool]:
-    """The order's counts, a page of its messages, and whether its polls are counted."""
-    return (
-        order_store.counts(conn, oid),
-        order_store.message_page(conn, oid, offset=offset, limit=limit),
-        order_store.delivery_mode(conn, account_id) == POLLS,
-    )
+) -> tuple[OrderCounts, list[tuple[int, str, int]], bool, Order]:
+    """The order's counts, a page of its messages, whether its polls are counted, and
+    the order read again *after* its messages: a relayed order that failed (or one
+    cancelled) changes its messages and its row in one transaction, so a report whose
+    messages show the change also shows the order's 115, never a passing 114 (under
+    READ COMMITTED each statement sees the latest commit)."""
+    counts = order_store.counts(conn, oid)
+    messages = order_store.message_page(conn, oid, offset=offset, limit=limit)
+    polled = order_store.delivery_mode(conn, account_id) == POLLS
+    order = order_store.find(conn, account_id, oid)
+    if order is None:  # deleted with its account meanwhile
+        raise OrderNotFound(f"order {oid}")
+    return counts, messages, polled, order
 
 
 def _range(

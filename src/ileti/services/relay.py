@@ -67,6 +67,12 @@ MAX_BACKOFF = 30.0
 #: An upstream order found by reconciling was submitted at most this long before the
 #: intent was recorded (clocks differ).
 CLOCK_SLACK = 10 * 60 * SECOND
+#: An upstream order still unfinished is polled every ILETI_RELAY_REPORT_SECONDS for its
+#: first POLLS_PER_STEP polls, then half as often every POLLS_PER_STEP polls, down to
+#: one poll every MAX_POLL_STRETCH intervals (the mirror's rate stays bounded however
+#: long a message stays pending upstream).
+POLLS_PER_STEP = 30
+MAX_POLL_STRETCH = 32
 #: get-reports pages read while reconciling, at most.
 RECONCILE_PAGES = 200
 SEND_FORMAT = "%d/%m/%Y %H:%M"
@@ -77,6 +83,12 @@ def send_time(send_at: int, now: int) -> str:
     if send_at <= now:
         return ""
     return from_us(send_at).astimezone(ISTANBUL).strftime(SEND_FORMAT)
+
+
+def poll_stretch(polls: int) -> int:
+    """How many report intervals until the next poll of an upstream order polled
+    ``polls`` times: 1, then 2, 4, … every POLLS_PER_STEP polls, at most MAX_POLL_STRETCH."""
+    return int(min(2 ** (max(polls - 1, 0) // POLLS_PER_STEP), MAX_POLL_STRETCH))
 
 
 def credentials(vault: Vault | None, row: relay_store.UpstreamRow) -> Credentials:
@@ -180,12 +192,20 @@ class Relay:
             try:
                 found = await self._find(creds, batch)
             except UpstreamError as exc:
-                await self._retry(batch, exc, uncertain=True)
+                await self._retry(batch, exc, uncertain=True, reconciling=True)
                 return
             if found is not None:
                 await self._sent(batch, found, reconciled=True)
                 return
             if now >= batch.deadline_at:
+                if batch.error is not None:  # the upstream's last answer, kept visible
+                    await self._fail(
+                        batch,
+                        batch.error_code,
+                        f"{batch.error} (gave up at the deadline; the order is not in "
+                        "the upstream's reports)",
+                    )
+                    return
                 await self._fail(
                     batch,
                     None,
@@ -219,7 +239,7 @@ class Relay:
             try:
                 found = await self._find(creds, batch)
             except UpstreamError as again:
-                await self._retry(batch, again, uncertain=True)
+                await self._retry(batch, again, uncertain=True, reconciling=True)
                 return
             if found is not None:
                 await self._sent(batch, found, reconciled=True)
@@ -231,10 +251,24 @@ class Relay:
             return
         await self._retry(batch, exc, uncertain=exc.kind == "uncertain")
 
-    async def _retry(self, batch: Claimed, exc: UpstreamError, *, uncertain: bool) -> None:
+    async def _retry(
+        self, batch: Claimed, exc: UpstreamError, *, uncertain: bool, reconciling: bool = False
+    ) -> None:
+        """Again later; at the deadline, failed. A call that may have reached the
+        upstream is reconciled once more first, unless the upstream could not be asked
+        for its reports (``reconciling``): retrying that after the deadline would never
+        end, so the batch fails saying the upstream may have the order."""
         now = self._clock.now_us()
         if now >= batch.deadline_at and not uncertain:
             await self._fail(batch, exc.code, f"{exc.message} (gave up at the deadline)")
+            return
+        if now >= batch.deadline_at and reconciling:
+            await self._fail(
+                batch,
+                exc.code,
+                f"{exc.message} (gave up at the deadline; the upstream's reports could "
+                "not be read, so it may have the order)",
+            )
             return
         wait = min(BACKOFF * 2 ** (batch.attempts - 1), MAX_BACKOFF)
         if exc.retry_after is not None:
@@ -389,6 +423,14 @@ class Relay:
             if batch.kind == "relay":
                 changed = relay_store.mirror(conn, batch, statuses, final=final, now=now)
                 webhook_store.queue_final(conn, changed, now)
+                if first.status == int(Code.ORDER_FAILED):
+                    # Failed or cancelled at the upstream (not through ileti): so is ours.
+                    relay_store.set_order_error(
+                        conn,
+                        batch.order_id,
+                        f"{int(Code.ORDER_FAILED)} the upstream reports order "
+                        f"{batch.upstream_id} failed or cancelled",
+                    )
             relay_store.note_report(
                 conn,
                 batch.id,
@@ -397,6 +439,7 @@ class Relay:
                 undelivered=undelivered,
                 done=final,
                 now=now,
+                next_at=now + self._report_every * poll_stretch(batch.polls),
             )
 
         await self._store.transaction(record)

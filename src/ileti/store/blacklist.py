@@ -1,6 +1,12 @@
 """SQL for the blacklist. ``blacklist_counters`` (the count and version of each
 account's list, striped per writer process) is kept in step by every write here, so the
-unfiltered count of get-blacklist is a sum over a few rows, not a scan."""
+unfiltered count of get-blacklist is a sum over a few rows, not a scan.
+
+Every write here also queues, in the same statement or transaction, the numbers it
+actually added or removed for an account whose upstream mirrors its blacklist
+(``ileti.store.relay_blacklist``); only ``add_pulled`` (what the upstream's list had)
+queues nothing.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, select, text, tup
 from sqlalchemy.exc import DBAPIError
 
 from ileti.models import BlacklistEntry, BlacklistPage
+from ileti.store import relay_blacklist as sync
 from ileti.store.schema import accounts, blacklist, blacklist_counters
 
 
@@ -28,10 +35,14 @@ class Add(NamedTuple):
 class Remove(NamedTuple):
     account_id: int
     number: int
+    removed_at: int = 0
 
 
 # The hot path (add-blacklist) runs one statement per account per batch, on the driver
-# connection: a JSON array for SQLite, arrays for PostgreSQL.
+# connection: a JSON array for SQLite, arrays for PostgreSQL. On PostgreSQL the same
+# statement queues the new numbers of an account that syncs (a join with its upstream);
+# SQLite asks first (one primary-key probe on the same cursor) and, for such an
+# account, has the new numbers returned and queues them.
 _ADD_SQL = {
     "sqlite": (
         "INSERT INTO blacklist (account_id, number, blocked_at, source) "
@@ -39,11 +50,16 @@ _ADD_SQL = {
         "ON CONFLICT DO NOTHING"
     ),
     "postgresql": (
-        "INSERT INTO blacklist (account_id, number, blocked_at, source) "
-        "SELECT %s, n, b, s FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS t(n, b, s) "
-        "ON CONFLICT DO NOTHING"
+        "WITH ins AS ("
+        " INSERT INTO blacklist (account_id, number, blocked_at, source)"
+        " SELECT %s, n, b, s FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS t(n, b, s)"
+        " ON CONFLICT DO NOTHING RETURNING account_id, number, blocked_at),"
+        f" q AS ({sync.queue_sql('ins', sync.ADD, 'ins.blocked_at')})"
+        " SELECT count(*) FROM ins"
     ),
 }
+_ADD_RETURNING_SQLITE = _ADD_SQL["sqlite"] + " RETURNING number"
+_SYNCS_SQLITE = "SELECT 1 FROM upstreams WHERE account_id = ? AND blacklist_sync"
 #: This process's counter stripe: writers in different processes add to different rows.
 STRIPES = 16
 STRIPE = os.getpid() % STRIPES
@@ -64,7 +80,8 @@ _COUNT_SQL = {
 
 
 def _insert(conn: Connection, account_id: int, rows: list[tuple[int, int, str]]) -> int:
-    """Insert what is not listed yet (one statement); how many rows were new."""
+    """Insert what is not listed yet (one statement), queueing it for the upstream when
+    the account syncs; how many rows were new."""
     if not rows:
         return 0
     dialect = conn.dialect.name
@@ -80,9 +97,17 @@ def _insert(conn: Connection, account_id: int, rows: list[tuple[int, int, str]])
                     [r[2] for r in rows],
                 ),
             )
+            added = int(cursor.fetchone()[0])
         else:
-            cursor.execute(_ADD_SQL[dialect], (account_id, json.dumps(rows)))
-        added = cursor.rowcount
+            cursor.execute(_SYNCS_SQLITE, (account_id,))
+            if cursor.fetchone() is None:
+                cursor.execute(_ADD_SQL[dialect], (account_id, json.dumps(rows)))
+                added = cursor.rowcount
+            else:
+                cursor.execute(_ADD_RETURNING_SQLITE, (account_id, json.dumps(rows)))
+                new = [int(row[0]) for row in cursor.fetchall()]
+                added = len(new)
+                sync.record(conn, account_id, new, sync.ADD, rows[0][1])
         if added:
             cursor.execute(_COUNT_SQL[dialect], (account_id, STRIPE, added))
         return added
@@ -113,7 +138,8 @@ _ADD_ALL_PG = (
     "WITH ins AS ("
     " INSERT INTO blacklist (account_id, number, blocked_at, source)"
     " SELECT a, n, b, s FROM unnest(%s::int[], %s::bigint[], %s::bigint[], %s::text[])"
-    " AS t(a, n, b, s) ON CONFLICT DO NOTHING RETURNING account_id),"
+    " AS t(a, n, b, s) ON CONFLICT DO NOTHING RETURNING account_id, number, blocked_at),"
+    f" q AS ({sync.queue_sql('ins', sync.ADD, 'ins.blocked_at')}),"
     " c AS (SELECT account_id, count(*) AS n FROM ins GROUP BY account_id)"
     " INSERT INTO blacklist_counters (account_id, stripe, count, version)"
     " SELECT account_id, %s, n, 1 FROM c"
@@ -152,6 +178,12 @@ _IMPORT_INSERT_SQL = (
     "SELECT %s, number, %s, %s FROM blacklist_import ORDER BY number "
     "ON CONFLICT DO NOTHING"
 )
+# The same for an account that syncs: the new numbers queued too.
+_IMPORT_INSERT_QUEUED_SQL = (
+    f"WITH ins AS ({_IMPORT_INSERT_SQL} RETURNING account_id, number, blocked_at),"
+    f" q AS ({sync.queue_sql('ins', sync.ADD, 'ins.blocked_at')})"
+    " SELECT count(*) FROM ins"
+)
 
 
 def add_many(
@@ -160,6 +192,7 @@ def add_many(
     """Bulk add (imports) in the caller's transaction; returns how many were new."""
     if conn.dialect.name != "postgresql":
         return _insert(conn, account_id, [(n, blocked_at, source) for n in numbers])
+    syncs = bool(sync.syncing(conn, [account_id]))
     lines = "".join(f"{n}\n" for n in numbers)
     if not lines:
         return 0
@@ -168,8 +201,12 @@ def add_many(
         cursor.execute(_IMPORT_STAGE_SQL)
         with cursor.copy(_IMPORT_COPY_SQL) as copy:
             copy.write(lines)
-        cursor.execute(_IMPORT_INSERT_SQL, (account_id, blocked_at, source))
-        added = cursor.rowcount
+        if syncs:
+            cursor.execute(_IMPORT_INSERT_QUEUED_SQL, (account_id, blocked_at, source))
+            added = int(cursor.fetchone()[0])
+        else:
+            cursor.execute(_IMPORT_INSERT_SQL, (account_id, blocked_at, source))
+            added = cursor.rowcount
         cursor.execute("TRUNCATE blacklist_import")
         if added:
             cursor.execute(_COUNT_SQL["postgresql"], (account_id, STRIPE, added))
@@ -216,15 +253,36 @@ def after_bulk_add(engine: Engine, marker: str | None, *, wait: float = 5.0) -> 
         conn.exec_driver_sql("VACUUM (ANALYZE) blacklist")
 
 
+# PostgreSQL: one delete-blacklist, and its queueing when the account syncs, in one
+# statement (no round trip more for an account that does not).
+_REMOVE_PG = (
+    "WITH d AS (DELETE FROM blacklist WHERE account_id = %s AND number = %s"
+    " RETURNING account_id, number),"
+    f" q AS ({sync.queue_sql('d', sync.DELETE, '%s')})"
+    " SELECT count(*) FROM d"
+)
+
+
 def remove(conn: Connection, items: list[Remove]) -> list[bool]:
     """Batched delete-blacklist: True where the number was listed and is now gone."""
     results: list[bool] = []
+    postgresql = conn.dialect.name == "postgresql"
+    syncing = set() if postgresql else sync.syncing(conn, (item.account_id for item in items))
     for item in items:
-        removed = conn.execute(
-            delete(blacklist).where(
-                blacklist.c.account_id == item.account_id, blacklist.c.number == item.number
+        if postgresql:
+            removed = int(
+                conn.exec_driver_sql(
+                    _REMOVE_PG, (item.account_id, item.number, item.removed_at)
+                ).scalar_one()
             )
-        ).rowcount
+        else:
+            removed = conn.execute(
+                delete(blacklist).where(
+                    blacklist.c.account_id == item.account_id, blacklist.c.number == item.number
+                )
+            ).rowcount
+            if removed and item.account_id in syncing:
+                sync.record(conn, item.account_id, [item.number], sync.DELETE, item.removed_at)
         _adjust_count(conn, item.account_id, -removed)
         results.append(removed > 0)
     return results
@@ -344,17 +402,57 @@ def entries(conn: Connection, account_id: int, *, chunk: int = 10_000) -> Iterat
 
 
 def add_entries(conn: Connection, account_id: int, entries: Iterable[BlacklistEntry]) -> int:
-    """Add entries, each with its own blocked-at time and source (a seed), in the
-    caller's transaction; how many were new (a listed number keeps its own)."""
-    return _insert(conn, account_id, [(e.number, e.blocked_at, e.source) for e in entries])
+    """Add entries, each with its own blocked-at time and source (a seed, an opt-out
+    keyword), in the caller's transaction; how many were new (a listed number keeps its
+    own)."""
+    rows = [(e.number, e.blocked_at, e.source) for e in entries]
+    return _insert(conn, account_id, rows)
 
 
 def clear(conn: Connection, account_id: int) -> int:
-    """Remove every entry of an account; how many. Its count drops to 0 and its
-    version moves on, like any other change to its list."""
-    removed = conn.execute(delete(blacklist).where(blacklist.c.account_id == account_id)).rowcount
+    """Remove every entry of an account (a sandbox reset); how many. Its count drops to 0
+    and its version moves on, like any other change to its list. Not mirrored upstream
+    by blacklist sync: a reset must not undo opt-outs at the provider."""
+    where = blacklist.c.account_id == account_id
+    removed = conn.execute(delete(blacklist).where(where)).rowcount
     _adjust_count(conn, account_id, -removed)
     return removed
+
+
+# What the upstream's list had (blacklist sync's import): added with its own source,
+# never queued back, and not while a change of the number waits to be mirrored (a local
+# delete not yet made upstream must not be undone by the upstream's stale entry).
+_PULLED_SQL = {
+    "sqlite": (
+        "INSERT INTO blacklist (account_id, number, blocked_at, source) "
+        "SELECT ?, value, ?, ? FROM json_each(?) WHERE NOT EXISTS ("
+        "SELECT 1 FROM relay_blacklist r WHERE r.account_id = ? AND r.number = value) "
+        "ON CONFLICT DO NOTHING"
+    ),
+    "postgresql": (
+        "INSERT INTO blacklist (account_id, number, blocked_at, source) "
+        "SELECT %s, n, %s, %s FROM unnest(%s::bigint[]) AS t(n) WHERE NOT EXISTS ("
+        "SELECT 1 FROM relay_blacklist r WHERE r.account_id = %s AND r.number = n) "
+        "ON CONFLICT DO NOTHING"
+    ),
+}
+
+
+def add_pulled(
+    conn: Connection, account_id: int, numbers: Iterable[int], *, blocked_at: int, source: str
+) -> int:
+    """Add numbers read from the account's upstream list (see ``_PULLED_SQL``) in the
+    caller's transaction; how many were new."""
+    ordered = sorted(set(numbers))
+    if not ordered:
+        return 0
+    dialect = conn.dialect.name
+    packed: Any = ordered if dialect == "postgresql" else json.dumps(ordered)
+    added = conn.exec_driver_sql(
+        _PULLED_SQL[dialect], (account_id, blocked_at, source, packed, account_id)
+    ).rowcount
+    _adjust_count(conn, account_id, added)
+    return added
 
 
 def forget_bookmarks() -> None:

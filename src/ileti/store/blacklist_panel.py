@@ -1,5 +1,6 @@
 """SQL for the panel's blacklist page: one entry by number, keyset pages in
-(blocked_at, number) order, the kept count, and adds that tell which numbers were new.
+(blocked_at, number) order, the kept count, and adds that tell which numbers were new
+(and queue them for the upstream when the account syncs, ``ileti.store.relay_blacklist``).
 
 Every query here is bounded: the primary key (account_id, number) finds one entry or a
 chunk of them; ``ix_blacklist_account_blocked`` (account_id, blocked_at, number) serves
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, func, select, tuple_
 
 from ileti.models import BlacklistEntry
+from ileti.store import relay_blacklist as sync
 from ileti.store.blacklist import _adjust_count
 from ileti.store.schema import blacklist, blacklist_counters
 
@@ -91,6 +93,8 @@ def insert_new(
     finally:
         cursor.close()
     _adjust_count(conn, account_id, len(added))
+    if added and sync.syncing(conn, [account_id]):
+        sync.record(conn, account_id, sorted(added), sync.ADD, blocked_at)
     return added
 
 

@@ -245,6 +245,11 @@ class Claimed:
     cancelled: bool
     text: str
     upstream: UpstreamRow | None
+    #: The last failure recorded for it (a retried batch): the upstream's code and message.
+    error_code: int | None = None
+    error: str | None = None
+    #: The upstream's report polled so often, this poll included.
+    polls: int = 0
 
 
 def _claimed(conn: Connection, rows: Sequence[Any], now: int) -> list[Claimed]:
@@ -305,6 +310,9 @@ def _claimed(conn: Connection, rows: Sequence[Any], now: int) -> list[Claimed]:
                 cancelled=bool(order.cancelled),
                 text=texts[(row.order_id, row.text_idx)],
                 upstream=ups.get(row.account_id),
+                error_code=row.error_code,
+                error=row.error,
+                polls=row.polls + 1,
             )
         )
     return found
@@ -490,6 +498,15 @@ def mark_failed(
     return [row.id for row in changed], refund
 
 
+def set_order_error(conn: Connection, order_id: int, error: str) -> None:
+    """The order answers 115 from now on, with this reason (kept if one is set)."""
+    conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.relay_error.is_(None))
+        .values(relay_error=error)
+    )
+
+
 def mark_cancelled(conn: Connection, order_id: int, now: int) -> None:
     """Every unsettled or sent batch of a cancelled order is cancelled."""
     conn.execute(
@@ -553,7 +570,10 @@ def note_report(
     undelivered: int,
     done: bool,
     now: int,
+    next_at: int | None = None,
 ) -> None:
+    """The upstream's last report of a batch; ``done`` once its order is finished, else
+    polled again at ``next_at`` (None: as claimed)."""
     values: dict[str, Any] = {
         "upstream_status": status,
         "delivered": delivered,
@@ -564,6 +584,8 @@ def note_report(
     }
     if done:
         values["state"] = DONE
+    elif next_at is not None:
+        values["due_at"] = next_at
     conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
 
 

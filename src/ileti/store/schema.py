@@ -399,6 +399,9 @@ upstreams = Table(
     Column("last_error_at", BigInteger, nullable=True),
     # The upstream blacklist was last imported up to this time (blacklist sync).
     Column("blacklist_synced_at", BigInteger, nullable=True),
+    # Blacklist sync: the instance that claimed the account's changes and import holds
+    # it until then; after a failure, nothing is tried before then.
+    Column("blacklist_lease_until", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
@@ -449,6 +452,8 @@ relay_batches = Table(
 
 # Blacklist changes of a syncing account still to be mirrored upstream (add / delete),
 # written in the same transaction as the local change; deleted once the upstream took it.
+# Sent in ``id`` order per number; ``due_at`` 0 for a new change (due at once), later
+# after a failed call; ``error``: the upstream's last refusal or failure.
 relay_blacklist = Table(
     "relay_blacklist",
     metadata,
@@ -460,5 +465,6 @@ relay_blacklist = Table(
     Column("due_at", BigInteger, nullable=False),
     Column("error", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
-    Index("ix_relay_blacklist_due", "due_at"),
+    Index("ix_relay_blacklist_account", "account_id", "id"),
+    Index("ix_relay_blacklist_number", "account_id", "number", "id"),
 )

@@ -153,6 +153,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "blacklist.src.seed": ("başlangıç verisi", "seed"),
     "blacklist.src.keyword": ("ret SMS'i", "opt-out SMS"),
     "blacklist.src.panel": ("panel", "panel"),
+    "blacklist.src.upstream": ("üst hesap", "upstream account"),
     "blacklist.add_this": ("Bu numarayı ekle", "Add this number"),
     "blacklist.pages": ("Sayfalar", "Pages"),
 }

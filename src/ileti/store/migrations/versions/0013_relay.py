@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("last_error_at", sa.BigInteger(), nullable=True),
         sa.Column("blacklist_synced_at", sa.BigInteger(), nullable=True),
+        sa.Column("blacklist_lease_until", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("account_id", name="pk_upstreams"),
@@ -102,11 +103,13 @@ def upgrade() -> None:
             name="fk_relay_blacklist_account_id_accounts",
         ),
     )
-    op.create_index("ix_relay_blacklist_due", "relay_blacklist", ["due_at"])
+    op.create_index("ix_relay_blacklist_account", "relay_blacklist", ["account_id", "id"])
+    op.create_index("ix_relay_blacklist_number", "relay_blacklist", ["account_id", "number", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_relay_blacklist_due", table_name="relay_blacklist")
+    op.drop_index("ix_relay_blacklist_number", table_name="relay_blacklist")
+    op.drop_index("ix_relay_blacklist_account", table_name="relay_blacklist")
     op.drop_table("relay_blacklist")
     op.drop_index("ix_relay_batches_upstream", table_name="relay_batches")
     op.drop_index("ix_relay_batches_order", table_name="relay_batches")
