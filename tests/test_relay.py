@@ -22,6 +22,7 @@ import pytest
 
 from ileti.api.runtime import Runtime
 from ileti.config import ConfigError, Settings
+from ileti.services.order_pages import OrderPages, order_filter
 from ileti.services.relay import poll_stretch
 from ileti.services.relay_settings import RelaySettingError
 from ileti.testing.server import Sandbox
@@ -426,6 +427,23 @@ async def _scheduled(r: Relay) -> tuple[int, str]:
     status, body = await r.upstream_report(batch.upstream_id)
     assert (status, body["status"]["code"]) == (456, 456)  # scheduled upstream too
     return order_id, batch.upstream_id
+
+
+async def test_a_relayed_scheduled_order_is_listed_waiting_until_its_time(
+    relays: Make,
+) -> None:
+    """The panel's order list: the upstream holds a relayed scheduled order until its
+    time, so it is "waiting" (and cancellable), not "sent", though it went upstream."""
+    r = await relays()
+    order_id, _ = await _scheduled(r)
+    pages = OrderPages(r.local.runtime.store, clock=r.local.runtime.clock)
+
+    async def listed(status: str) -> list[int]:
+        found = await on(r.local, pages.list(r.app.id, order_filter(status=status)))
+        return [order.id for order in found.orders]
+
+    assert await listed("waiting") == [order_id]
+    assert await listed("sent") == []
 
 
 async def test_cancel_order_cancels_the_upstream_order_first(relays: Make) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from ileti.clock import next_day, parse_day
+from ileti.clock import SYSTEM, Clock, next_day, parse_day
 from ileti.models import Order, OrderCounts
 from ileti.store import Store
 from ileti.store import order_pages as page_store
@@ -41,18 +41,15 @@ class OrderQueryError(ValueError):
         self.field = field
 
 
-#: Each status as the order's (cancelled, dispatched) flags (None: either).
-_FLAGS: dict[str, tuple[bool | None, bool | None]] = {
-    "waiting": (False, False),
-    "sent": (False, True),
-    "cancelled": (True, None),
-}
-
-
-def status_of(order: Order) -> str:
+def status_of(order: Order, now: int) -> str:
+    """cancelled; waiting (not gone out yet: not dispatched, or a relayed order the
+    upstream holds until its time); sent. The same rule as ``page_store.walk``'s
+    ``status``."""
     if order.cancelled:
         return "cancelled"
-    return "sent" if order.dispatched else "waiting"
+    if not order.dispatched or (order.relay and order.scheduled and order.send_at > now):
+        return "waiting"
+    return "sent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +131,14 @@ class OrderReport:
 
 
 class OrderPages:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, clock: Clock = SYSTEM) -> None:
         self._store = store
+        self._clock = clock
 
     async def list(
         self, account_id: int, found: OrderFilter, cursor: str | None = None, size: int = PAGE
     ) -> OrderList:
         start = parse_cursor(cursor)
-        flags = _FLAGS[found.status] if found.status is not None else (None, None)
         read = functools.partial(
             page_store.walk,
             since=found.since,
@@ -149,8 +146,8 @@ class OrderPages:
             cursor=start,
             limit=size + 1,
             sender=found.sender,
-            cancelled=flags[0],
-            dispatched=flags[1],
+            status=found.status,
+            now=self._clock.now_us(),
             window=WALK if found.narrowing else None,
         )
         rows, stopped = await self._store.read(read, account_id)

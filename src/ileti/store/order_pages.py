@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select
 
 from ileti.models import Order
 from ileti.store.orders import _ORDER_COLUMNS, _order
@@ -48,6 +48,14 @@ def _range(
     return where
 
 
+def _status(status: str, now: int) -> ColumnElement[bool]:
+    held = and_(orders.c.relay.is_(True), orders.c.scheduled.is_(True), orders.c.send_at > now)
+    if status == "cancelled":
+        return orders.c.cancelled.is_(True)
+    gone = or_(orders.c.dispatched.is_(False), held)
+    return and_(orders.c.cancelled.is_(False), gone if status == "waiting" else not_(gone))
+
+
 def walk(
     conn: Connection,
     account_id: int,
@@ -57,13 +65,15 @@ def walk(
     cursor: tuple[int, int] | None,
     limit: int,
     sender: str | None = None,
-    cancelled: bool | None = None,
-    dispatched: bool | None = None,
+    status: str | None = None,
+    now: int = 0,
     window: int | None = None,
 ) -> tuple[list[Order], tuple[int, int] | None]:
     """Up to ``limit`` of the account's orders submitted in [since, until), newest first
     (submit time, then id), below ``cursor`` (submit_at, id) when given, that have
-    ``sender`` and the ``cancelled`` and ``dispatched`` flags asked for (None: any).
+    ``sender`` and the ``status`` asked for at ``now`` (None: any): cancelled; waiting
+    (not cancelled, and not dispatched or a relayed scheduled order not yet due: the
+    upstream holds it); sent (the rest).
 
     With ``window``, only that many orders are looked at (newest first): the second
     value is then the (submit_at, id) of the last one looked at when the window was
@@ -81,10 +91,8 @@ def walk(
         query = query.where(*where)
     if sender is not None:
         query = query.where(orders.c.sender == sender)
-    if cancelled is not None:
-        query = query.where(orders.c.cancelled.is_(cancelled))
-    if dispatched is not None:
-        query = query.where(orders.c.dispatched.is_(dispatched))
+    if status is not None:
+        query = query.where(_status(status, now))
     found = [_order(row) for row in conn.execute(query.order_by(*order_by).limit(limit))]
     if looked is None or len(found) == limit:
         return found, None

@@ -16,7 +16,13 @@ from ileti.api.panel.base import PREFIX, Ctx, NotFound, page
 from ileti.api.runtime import Runtime
 from ileti.errors import OrderNotFound, Unavailable
 from ileti.models import Order
-from ileti.services.order_pages import STATUSES, OrderPages, OrderQueryError, order_filter
+from ileti.services.order_pages import (
+    STATUSES,
+    OrderPages,
+    OrderQueryError,
+    order_filter,
+    status_of,
+)
 from ileti.services.relay_pages import RelayPages
 from ileti.services.relay_settings import RelaySettingError
 from ileti.values import MAX_ID
@@ -55,7 +61,7 @@ def cancellable(order: Order, now: int) -> bool:
 
 
 def routes(rt: Runtime) -> list[Route]:
-    pages = OrderPages(rt.store)
+    pages = OrderPages(rt.store, clock=rt.clock)
     relay_pages = RelayPages(rt.store)
 
     async def order_list(ctx: Ctx) -> Response:
@@ -76,8 +82,14 @@ def routes(rt: Runtime) -> list[Route]:
                 listed=None,
                 statuses=STATUSES,
             )
+        now = ctx.rt.clock.now_us()
         return ctx.render(
-            "orders.html", values=values, listed=listed, statuses=STATUSES, errors=errors
+            "orders.html",
+            values=values,
+            listed=listed,
+            statuses=STATUSES,
+            errors=errors,
+            shown={order.id: status_of(order, now) for order in listed.orders},
         )
 
     async def report(
