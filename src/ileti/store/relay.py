@@ -703,6 +703,20 @@ def upstream_ids_taken(conn: Connection, key: str, ids: Sequence[str]) -> set[st
     return {row.upstream_id for row in rows}
 
 
+class UpstreamIdTaken(Exception):
+    """The upstream order a batch would adopt is held by another batch already."""
+
+
+def take_upstream_id(conn: Connection, key: str, upstream_id: str) -> None:
+    """Before a batch adopts an upstream order found by reconciling: UpstreamIdTaken
+    when a batch of an account with the same upstream key holds it. On PostgreSQL the
+    upstreams of that key are locked first, so two instances adopt one at a time."""
+    if _skip_locked(conn):
+        conn.execute(select(upstreams.c.account_id).where(upstreams.c.key == key).with_for_update())
+    if upstream_ids_taken(conn, key, [upstream_id]):
+        raise UpstreamIdTaken(upstream_id)
+
+
 # -- orders of relayed accounts ------------------------------------------------------------------
 
 
