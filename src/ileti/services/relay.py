@@ -273,6 +273,7 @@ class Relay:
             relay_store.mark_retry(
                 conn,
                 batch.id,
+                attempts=batch.attempts,
                 due_at=due,
                 uncertain=uncertain,
                 code=exc.code,
@@ -317,9 +318,16 @@ class Relay:
         def record(conn: Connection) -> None:
             if key is not None:
                 relay_store.take_upstream_id(conn, key, upstream_id)
-            relay_store.mark_sent(
-                conn, batch.id, batch.order_id, upstream_id, now=now, poll_at=poll_at
-            )
+            if not relay_store.mark_sent(
+                conn,
+                batch.id,
+                batch.order_id,
+                upstream_id,
+                now=now,
+                poll_at=poll_at,
+                attempts=batch.attempts,
+            ):
+                return  # its lease ran out and another claim has it now
             if batch.kind == "relay":
                 webhook_store.queue_accepted_messages(
                     conn, relay_store.message_ids(conn, batch), now
@@ -333,9 +341,10 @@ class Relay:
         log.warning("relay: order %d batch %d failed: %s", batch.order_id, batch.id, shown)
 
         def record(conn: Connection) -> None:
-            changed, refund = relay_store.mark_failed(
-                conn, batch, code=code, error=message, now=now
-            )
+            outcome = relay_store.mark_failed(conn, batch, code=code, error=message, now=now)
+            if outcome is None:
+                return  # its lease ran out and another claim has it now
+            changed, refund = outcome
             account_store.refund(conn, batch.account_id, refund)
             webhook_store.queue_final(conn, changed, now)
             relay_store.note_error(conn, batch.account_id, f"order {batch.order_id}: {shown}", now)

@@ -390,12 +390,29 @@ def _settle_order(conn: Connection, order_id: int) -> None:
     )
 
 
+def _ours(batch_id: int, attempts: int) -> Any:
+    """The batch still in flight under the claim that made attempt ``attempts``: a claim
+    whose lease ran out, and which another instance took over (its own attempt), records
+    nothing."""
+    return and_(
+        batches.c.id == batch_id, batches.c.state == IN_FLIGHT, batches.c.attempts == attempts
+    )
+
+
 def mark_sent(
-    conn: Connection, batch_id: int, order_id: int, upstream_id: str, *, now: int, poll_at: int
-) -> None:
-    conn.execute(
+    conn: Connection,
+    batch_id: int,
+    order_id: int,
+    upstream_id: str,
+    *,
+    now: int,
+    poll_at: int,
+    attempts: int,
+) -> bool:
+    """Whether it was recorded (False: the claim was taken over, see ``_ours``)."""
+    done = conn.execute(
         update(batches)
-        .where(batches.c.id == batch_id)
+        .where(_ours(batch_id, attempts))
         .values(
             state=SENT,
             upstream_id=upstream_id,
@@ -408,13 +425,17 @@ def mark_sent(
             updated_at=now,
         )
     )
+    if not done.rowcount:
+        return False
     _settle_order(conn, order_id)
+    return True
 
 
 def mark_retry(
     conn: Connection,
     batch_id: int,
     *,
+    attempts: int,
     due_at: int,
     uncertain: bool,
     code: int | None,
@@ -433,18 +454,19 @@ def mark_retry(
     }
     if uncertain:
         values["uncertain"] = True
-    conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
+    conn.execute(update(batches).where(_ours(batch_id, attempts)).values(**values))
 
 
 def mark_failed(
     conn: Connection, batch: Claimed, *, code: int | None, error: str, now: int
-) -> tuple[list[int], int]:
+) -> tuple[list[int], int] | None:
     """The batch failed: its waiting messages undelivered (reason ``upstream``) and no
     longer charged; the order's ``relay_error`` set and its price lowered. Returns the
-    messages changed and the credits to refund."""
-    conn.execute(
+    messages changed and the credits to refund; None when the claim was taken over
+    (``_ours``: nothing changed)."""
+    done = conn.execute(
         update(batches)
-        .where(batches.c.id == batch.id)
+        .where(_ours(batch.id, batch.attempts))
         .values(
             state=FAILED,
             lease_until=None,
@@ -453,6 +475,8 @@ def mark_failed(
             updated_at=now,
         )
     )
+    if not done.rowcount:
+        return None
     if batch.kind != "relay":
         return [], 0
     parts = conn.execute(
