@@ -211,6 +211,14 @@ def batch_states(local: Reader) -> Counter[str]:
     )
 
 
+def failures(local: Reader) -> Counter[str]:
+    """Why batches failed: each error, how many."""
+    return Counter(
+        f"{r.error_code} {r.error}"
+        for r in local.rows("SELECT error_code, error FROM relay_batches WHERE state = 'failed'")
+    )
+
+
 def upstream_texts(upstream: Reader, account_id: int) -> Counter[str]:
     """How many upstream orders carry each text."""
     return Counter(
@@ -374,6 +382,7 @@ def crashes(args: argparse.Namespace, local_db: str, up_db: str, accounts: Any, 
         lost = sum(1 for text in mine if received[text] == 0)
         twice = sum(1 for text in mine if received[text] > 1)
         failed = states["failed"]
+        why = failures(local)
     finally:
         local.close()
         upstream.close()
@@ -390,6 +399,8 @@ def crashes(args: argparse.Namespace, local_db: str, up_db: str, accounts: Any, 
         f"answered 451 after a lost answer: {sum(1 for c in settled.values() if c == 451)}  "
         f"(target: 0 lost, 0 sent twice: {'met' if lost == twice == 0 else 'MISSED'})"
     )
+    for error, count in why.most_common(5):
+        print(f"  failed ({count}): {error}")
     print(
         f"  accepted in {accepted_in:.1f} s; every batch settled {took:.1f} s after the first "
         f"send-sms: {args.orders / took:.0f} orders/s"
