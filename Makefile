@@ -64,6 +64,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/panel.py
 	$(BIN)/python bench/client.py
 	$(BIN)/python bench/fixtures.py
+	$(BIN)/python bench/relay.py
 
 # The evidence of docs/reliability.md: every script in proof/ (fuzzing, crashes,
 # shutdown, faults, concurrency), each printing what it injected and what was lost.

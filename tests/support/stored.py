@@ -13,6 +13,7 @@ import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -981,3 +982,120 @@ async def sync_queue(rt: Runtime, account_id: int) -> list[tuple[str, str, int, 
 
     found = await rt.store.read(sync_store.changes_of, account_id, 1000)
     return [(e164(c.number), c.op, c.attempts, c.error) for c in found]
+
+
+# -- the relay: batches and what an upstream holds (by URL, as committed) ---------------------
+
+
+@dataclass(frozen=True)
+class RelayedBatch:
+    """A relay batch as committed: its state, attempts, the upstream order id it holds,
+    and the text and recipients it carries."""
+
+    id: int
+    order_id: int
+    state: str
+    attempts: int
+    upstream_id: str | None
+    text: str
+    numbers: tuple[str, ...]
+    submit_at: int
+    sent_at: int | None
+
+
+def relayed_batches(url: str) -> list[RelayedBatch]:
+    """Every relay batch of the database at ``url``, in id order."""
+    from ileti.store.schema import order_texts, relay_batches
+
+    query = (
+        sa.select(
+            relay_batches.c.id,
+            relay_batches.c.order_id,
+            relay_batches.c.state,
+            relay_batches.c.attempts,
+            relay_batches.c.upstream_id,
+            relay_batches.c.numbers,
+            relay_batches.c.sent_at,
+            order_texts.c.text,
+            orders.c.submit_at,
+        )
+        .join(
+            order_texts,
+            sa.and_(
+                order_texts.c.order_id == relay_batches.c.order_id,
+                order_texts.c.idx == relay_batches.c.text_idx,
+            ),
+        )
+        .join(orders, orders.c.id == relay_batches.c.order_id)
+        .order_by(relay_batches.c.id)
+    )
+    with fresh_connection(url) as conn:
+        return [
+            RelayedBatch(
+                id=r.id,
+                order_id=r.order_id,
+                state=r.state,
+                attempts=r.attempts,
+                upstream_id=r.upstream_id,
+                text=r.text,
+                numbers=tuple(sorted(json.loads(r.numbers))),
+                submit_at=r.submit_at,
+                sent_at=r.sent_at,
+            )
+            for r in conn.execute(query)
+        ]
+
+
+def relayed_texts(url: str) -> list[str]:
+    """The text of every order stored as relayed (``orders.relay``), one per text."""
+    from ileti.store.schema import order_texts
+
+    query = (
+        sa.select(order_texts.c.text)
+        .join(orders, orders.c.id == order_texts.c.order_id)
+        .where(orders.c.relay.is_(True))
+    )
+    with fresh_connection(url) as conn:
+        return list(conn.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class ReceivedText:
+    """One text of an order an upstream stored: its order id (as v1 shows it), the text
+    and its recipients."""
+
+    order_id: str
+    text: str
+    numbers: tuple[str, ...]
+
+
+def received_texts(url: str, account_key: str) -> list[ReceivedText]:
+    """Every text of every order the account with ``account_key`` has at ``url`` (an
+    upstream's own database), with its recipients, in order id order."""
+    from ileti.store.schema import order_texts
+
+    with fresh_connection(url) as conn:
+        account_id = conn.execute(
+            sa.select(accounts.c.id).where(accounts.c.key == account_key)
+        ).scalar_one()
+        texts = conn.execute(
+            sa.select(order_texts.c.order_id, order_texts.c.idx, order_texts.c.text)
+            .join(orders, orders.c.id == order_texts.c.order_id)
+            .where(orders.c.account_id == account_id)
+            .order_by(order_texts.c.order_id, order_texts.c.idx)
+        ).all()
+        recipients: dict[tuple[int, int], list[str]] = {}
+        for row in conn.execute(
+            sa.select(messages.c.order_id, messages.c.text_idx, messages.c.recipient)
+            .join(orders, orders.c.id == messages.c.order_id)
+            .where(orders.c.account_id == account_id)
+        ):
+            recipients.setdefault((row.order_id, row.text_idx), []).append(row.recipient)
+    return [
+        ReceivedText(
+            order_id=str(row.order_id),
+            text=row.text,
+            numbers=tuple(sorted(recipients.get((row.order_id, row.idx), []))),
+        )
+        for row in texts
+    ]

@@ -10,11 +10,13 @@ runs one loop that, each round:
    "sending", a lease, ``intent_at``) in a committed transaction *before* calling;
 2. **sends** each as one upstream send-sms, or, when a call for it may already have
    reached the upstream (the lease of a "sending" batch ran out: its instance died; or
-   an earlier call got no answer), first **reconciles**: looks for an upstream order of
-   the same sender and size submitted since the intent (get-reports), not held by
-   another batch, whose recipients are the batch's (get-report). Found: adopted, not
-   sent again. A resend the upstream answers 451 (its duplicate protection) is
-   reconciled the same way;
+   an earlier call got no answer), sends it again while the upstream's 10-minute
+   duplicate protection covers the first call (``RESEND_WITHIN``): a second order
+   cannot be made, and a 451 says the first one is there; later, first **reconciles**.
+   Reconciling (also after that 451, or another refusal of a resend) looks for an
+   upstream order of the same sender and size submitted since the intent
+   (get-reports), not held by another batch, whose recipients are the batch's
+   (get-report); found: adopted (one at a time), not sent again;
 3. **records** the outcome: sent (the upstream order id kept, "accepted" webhooks
    queued); refused (401, 402, 450, 452, 470, …: the batch fails, its messages become
    112 with reason ``upstream`` and are refunded, the order answers 115 and carries the
@@ -41,7 +43,16 @@ from datetime import timedelta
 
 from sqlalchemy import Connection
 
-from ileti.clock import ISTANBUL, SECOND, SYSTEM, Clock, from_us, parse_local
+from ileti.clock import (
+    DUPLICATE_WINDOW,
+    ISTANBUL,
+    MINUTE,
+    SECOND,
+    SYSTEM,
+    Clock,
+    from_us,
+    parse_local,
+)
 from ileti.config import Settings
 from ileti.errors import Code, OrderNotFound, Unavailable
 from ileti.services.poller import Poller
@@ -75,6 +86,14 @@ POLLS_PER_STEP = 30
 MAX_POLL_STRETCH = 32
 #: get-reports pages read while reconciling, at most.
 RECONCILE_PAGES = 200
+#: An uncertain batch whose intent is younger than this is sent again rather than looked
+#: for first: the upstream refuses the same text to the same recipients within its
+#: 10-minute window (451), so a resend cannot make a second order, and a 451 says that
+#: the first call did reach it. Its reports cannot tell two orders of the same sender
+#: and recipients apart (they carry no text), so looking first could adopt another
+#: batch's order. The window is counted on the upstream's clock between two of its own
+#: timestamps; two minutes spare cover the calls' own time.
+RESEND_WITHIN = DUPLICATE_WINDOW - 2 * MINUTE
 SEND_FORMAT = "%d/%m/%Y %H:%M"
 
 
@@ -118,6 +137,9 @@ class Relay:
         self._report_every = int(settings.relay_report_seconds * SECOND)
         self._timeout = settings.relay_timeout_seconds
         self._slots = asyncio.Semaphore(CONCURRENCY)
+        #: One adoption of an upstream order at a time in this instance (two batches
+        #: must not take one order; the record re-checks it across instances).
+        self._adopting = asyncio.Lock()
         #: Called with (order id, batch id) just before a send-sms goes upstream and
         #: just after its answer is recorded (tests use it to kill at chosen points).
         self.on_call: Callable[[str, int], None] | None = None
@@ -188,14 +210,14 @@ class Relay:
         except VaultError as exc:
             await self._fail(batch, None, str(exc))
             return
-        if batch.reconcile:
+        if batch.reconcile and not (
+            now < batch.deadline_at and now - batch.intent_at < RESEND_WITHIN
+        ):
             try:
-                found = await self._find(creds, batch)
+                if await self._adopt(creds, batch):
+                    return
             except UpstreamError as exc:
                 await self._retry(batch, exc, uncertain=True, reconciling=True)
-                return
-            if found is not None:
-                await self._sent(batch, found, reconciled=True)
                 return
             if now >= batch.deadline_at:
                 if batch.error is not None:  # the upstream's last answer, kept visible
@@ -233,18 +255,17 @@ class Relay:
             self.on_call("after", batch.id)
 
     async def _refused(self, creds: Credentials, batch: Claimed, exc: UpstreamError) -> None:
-        if exc.kind == "refused" and exc.code == int(Code.DUPLICATE_ORDER):
-            # The upstream already has these texts to these recipients: ours, from a call
-            # whose answer was lost, or another application's within its 10 minutes.
+        if exc.kind == "refused" and (batch.reconcile or exc.code == int(Code.DUPLICATE_ORDER)):
+            # 451: the upstream already has these texts to these recipients: ours, from a
+            # call whose answer was lost, or another application's within its 10 minutes.
+            # Another refusal of a resend (402, …) may come before its 451 check.
             try:
-                found = await self._find(creds, batch)
+                if await self._adopt(creds, batch):
+                    return
             except UpstreamError as again:
                 await self._retry(batch, again, uncertain=True, reconciling=True)
                 return
-            if found is not None:
-                await self._sent(batch, found, reconciled=True)
-            else:
-                await self._fail(batch, exc.code, exc.message)
+            await self._fail(batch, exc.code, exc.message)
             return
         if exc.kind == "refused":
             await self._fail(batch, exc.code, exc.message)
@@ -287,6 +308,7 @@ class Relay:
             relay_store.mark_retry(
                 conn,
                 batch.id,
+                attempts=batch.attempts,
                 due_at=due,
                 uncertain=uncertain,
                 code=exc.code,
@@ -297,7 +319,25 @@ class Relay:
 
         await self._store.transaction(record)
 
-    async def _sent(self, batch: Claimed, upstream_id: str, *, reconciled: bool) -> None:
+    async def _adopt(self, creds: Credentials, batch: Claimed) -> bool:
+        """Look for the upstream order an earlier call for the batch made and record the
+        batch sent with it; whether one was found. UpstreamError when the upstream
+        cannot be asked."""
+        async with self._adopting:
+            for _ in range(3):
+                found = await self._find(creds, batch)
+                if found is None:
+                    return False
+                try:
+                    await self._sent(batch, found, reconciled=True, key=creds.key)
+                except relay_store.UpstreamIdTaken:
+                    continue  # another instance's batch took it meanwhile: look again
+                return True
+        return False
+
+    async def _sent(
+        self, batch: Claimed, upstream_id: str, *, reconciled: bool, key: str | None = None
+    ) -> None:
         now = self._clock.now_us()
         poll_at = now + self._report_every
         if batch.scheduled and batch.send_at > now:
@@ -311,9 +351,18 @@ class Relay:
             )
 
         def record(conn: Connection) -> None:
-            relay_store.mark_sent(
-                conn, batch.id, batch.order_id, upstream_id, now=now, poll_at=poll_at
-            )
+            if key is not None:
+                relay_store.take_upstream_id(conn, key, upstream_id)
+            if not relay_store.mark_sent(
+                conn,
+                batch.id,
+                batch.order_id,
+                upstream_id,
+                now=now,
+                poll_at=poll_at,
+                attempts=batch.attempts,
+            ):
+                return  # its lease ran out and another claim has it now
             if batch.kind == "relay":
                 webhook_store.queue_accepted_messages(
                     conn, relay_store.message_ids(conn, batch), now
@@ -327,9 +376,10 @@ class Relay:
         log.warning("relay: order %d batch %d failed: %s", batch.order_id, batch.id, shown)
 
         def record(conn: Connection) -> None:
-            changed, refund = relay_store.mark_failed(
-                conn, batch, code=code, error=message, now=now
-            )
+            outcome = relay_store.mark_failed(conn, batch, code=code, error=message, now=now)
+            if outcome is None:
+                return  # its lease ran out and another claim has it now
+            changed, refund = outcome
             account_store.refund(conn, batch.account_id, refund)
             webhook_store.queue_final(conn, changed, now)
             relay_store.note_error(conn, batch.account_id, f"order {batch.order_id}: {shown}", now)

@@ -400,12 +400,29 @@ def _settle_order(conn: Connection, order_id: int) -> None:
     )
 
 
+def _ours(batch_id: int, attempts: int) -> Any:
+    """The batch still in flight under the claim that made attempt ``attempts``: a claim
+    whose lease ran out, and which another instance took over (its own attempt), records
+    nothing."""
+    return and_(
+        batches.c.id == batch_id, batches.c.state == IN_FLIGHT, batches.c.attempts == attempts
+    )
+
+
 def mark_sent(
-    conn: Connection, batch_id: int, order_id: int, upstream_id: str, *, now: int, poll_at: int
-) -> None:
-    conn.execute(
+    conn: Connection,
+    batch_id: int,
+    order_id: int,
+    upstream_id: str,
+    *,
+    now: int,
+    poll_at: int,
+    attempts: int,
+) -> bool:
+    """Whether it was recorded (False: the claim was taken over, see ``_ours``)."""
+    done = conn.execute(
         update(batches)
-        .where(batches.c.id == batch_id)
+        .where(_ours(batch_id, attempts))
         .values(
             state=SENT,
             upstream_id=upstream_id,
@@ -418,13 +435,17 @@ def mark_sent(
             updated_at=now,
         )
     )
+    if not done.rowcount:
+        return False
     _settle_order(conn, order_id)
+    return True
 
 
 def mark_retry(
     conn: Connection,
     batch_id: int,
     *,
+    attempts: int,
     due_at: int,
     uncertain: bool,
     code: int | None,
@@ -443,18 +464,19 @@ def mark_retry(
     }
     if uncertain:
         values["uncertain"] = True
-    conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
+    conn.execute(update(batches).where(_ours(batch_id, attempts)).values(**values))
 
 
 def mark_failed(
     conn: Connection, batch: Claimed, *, code: int | None, error: str, now: int
-) -> tuple[list[int], int]:
+) -> tuple[list[int], int] | None:
     """The batch failed: its waiting messages undelivered (reason ``upstream``) and no
     longer charged; the order's ``relay_error`` set and its price lowered. Returns the
-    messages changed and the credits to refund."""
-    conn.execute(
+    messages changed and the credits to refund; None when the claim was taken over
+    (``_ours``: nothing changed)."""
+    done = conn.execute(
         update(batches)
-        .where(batches.c.id == batch.id)
+        .where(_ours(batch.id, batch.attempts))
         .values(
             state=FAILED,
             lease_until=None,
@@ -463,6 +485,8 @@ def mark_failed(
             updated_at=now,
         )
     )
+    if not done.rowcount:
+        return None
     if batch.kind != "relay":
         return [], 0
     parts = conn.execute(
@@ -748,6 +772,20 @@ def upstream_ids_taken(conn: Connection, key: str, ids: Sequence[str]) -> set[st
         .where(upstreams.c.key == key, batches.c.upstream_id.in_(list(ids)))
     )
     return {row.upstream_id for row in rows}
+
+
+class UpstreamIdTaken(Exception):
+    """The upstream order a batch would adopt is held by another batch already."""
+
+
+def take_upstream_id(conn: Connection, key: str, upstream_id: str) -> None:
+    """Before a batch adopts an upstream order found by reconciling: UpstreamIdTaken
+    when a batch of an account with the same upstream key holds it. On PostgreSQL the
+    upstreams of that key are locked first, so two instances adopt one at a time."""
+    if _skip_locked(conn):
+        conn.execute(select(upstreams.c.account_id).where(upstreams.c.key == key).with_for_update())
+    if upstream_ids_taken(conn, key, [upstream_id]):
+        raise UpstreamIdTaken(upstream_id)
 
 
 # -- orders of relayed accounts ------------------------------------------------------------------
