@@ -352,21 +352,26 @@ async def test_an_upstream_that_always_answers_503_fails_the_order_at_the_deadli
 # -- 5. a slow upstream --------------------------------------------------------------------------
 
 
-async def test_a_send_that_times_out_is_reconciled_not_sent_twice(relays: Make) -> None:
+async def test_a_send_that_times_out_is_sent_again_and_adopted_not_sent_twice(
+    relays: Make,
+) -> None:
     r = await relays(relay_timeout_seconds=0.3)
-    # The upstream stores the order 0.45 s after the call, which gave up at 0.3 s; the
-    # retry (0.5 s later) first looks for it in the upstream's reports.
+    # The upstream stores the order 0.45 s after the call, which gave up at 0.3 s. The
+    # retry (0.5 s later) is inside the upstream's 10-minute duplicate window, so it
+    # sends again: the upstream answers 451 and the relay adopts the order it has.
     slow = await r.fault(action="send-sms", latency_ms=450, remaining=1)
     calls = r.watch_calls()
     order_id = await r.sent(order_of([A, B]))
     final = await r.finished(order_id)
     assert (final["status"], statuses(final)) == (114, {A: 111, B: 111})
     assert await r.fault_remaining(slow) == 0  # the slow call reached the upstream
-    (upstream_order,) = await r.upstream_orders()
+    (upstream_order,) = await r.upstream_orders()  # one order upstream, not two
     assert upstream_order["total"] == 2
     (batch,) = await r.batches(order_id)
     assert batch.upstream_id == upstream_order["id"] and batch.attempts == 2
-    assert calls == [("before", batch.id)]  # found upstream, not sent again
+    # Two calls went out; neither was recorded as a new send: the first got no answer,
+    # the second the upstream's 451, and the order was adopted.
+    assert calls == [("before", batch.id), ("before", batch.id)]
     (row,) = await on(r.local, relay_batch_rows(r.local.runtime, order_id))
     assert (row["uncertain"], row["upstream_id"]) == (False, upstream_order["id"])
     assert len(await r.upstream_messages()) == 2

@@ -27,6 +27,7 @@ from tests.support.http import auth
 from tests.support.proxy import Proxy
 from tests.support.runtime import started
 from tests.support.sandbox import Made, control, make_account, outbox
+from tests.support.spec import MESSAGES
 from tests.support.stored import blacklist_entries, message_rows, sync_queue
 from tests.support.waiting import eventually
 
@@ -143,10 +144,7 @@ async def test_every_local_change_reaches_the_upstream(
     key = account.account.key
     who = auth(account)
     # v1: add two, delete one of them.
-    assert await v1(client, who, "add-blacklist", listing("+905330000101")) == (
-        200,
-        "İşlem başarılı",
-    )
+    assert await v1(client, who, "add-blacklist", listing("+905330000101")) == (200, MESSAGES[200])
     assert (await v1(client, who, "add-blacklist", listing("05330000102")))[0] == 200
     assert (await v1(client, who, "delete-blacklist", listing("+905330000102")))[0] == 200
     # The CLI: add one, import a file of two.
@@ -238,7 +236,7 @@ async def test_only_real_changes_are_queued_and_an_upstream_down_is_retried(
     assert (await v1(client, who, "add-blacklist", listing("+905330000201")))[0] == 200
     assert await v1(client, who, "delete-blacklist", listing("+905330000299")) == (
         474,
-        "Bu numara üzerindeki engelleme kaldırılamaz",
+        MESSAGES[474],
     )
     csv = tmp_path / "numbers.txt"
     csv.write_text("+905330000201\n+905330000202\n")
@@ -348,10 +346,10 @@ async def test_a_refusal_stays_visible(
         return found and found[0][2] >= 1 and found
 
     ((number, op, _attempts, error),) = await eventually(refused)
-    assert (number, op, error) == ("+905330000501", "add", "401 Üyelik bilgileri hatalı")
+    assert (number, op, error) == ("+905330000501", "add", f"401 {MESSAGES[401]}")
     view = await runtime.relay_settings.show(account_id)
     assert view is not None
-    assert view.last_error == "blacklist add +905330000501: 401 Üyelik bilgileri hatalı"
+    assert view.last_error == f"blacklist add +905330000501: 401 {MESSAGES[401]}"
     assert any("blacklist add +905330000501: 401" in r.getMessage() for r in caplog.records), (
         caplog.text
     )
