@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from ileti.config import Settings
+from ileti.services.order_pages import OrderPages
 from ileti.services.relay_pages import RelayPages
 from ileti.testing.server import Sandbox
 from tests.support.panel_upstream import UpstreamAccount, start_upstream, upstream_account
@@ -92,6 +93,15 @@ async def test_a_relayed_message_has_its_batch_and_a_kept_back_one_none(
         assert found is not None and found.relayed and not found.releasable
         assert [b.id for b in found.batches] == [batch.id]
         assert await pages.order(other.account.id, order_id) is None
+        # The order page reads the report and the batches in one transaction.
+        orders = OrderPages(rt.store)
+        both = await orders.report_with_relay(account_id, order_id)
+        assert both is not None
+        report, relay = both
+        assert report.order.id == order_id and relay.relayed
+        assert [b.id for b in relay.batches] == [batch.id]
+        assert {m.recipient: m.reason for m in report.messages}["+905330000202"] == "blacklisted"
+        assert await orders.report_with_relay(other.account.id, order_id) is None
 
 
 async def test_a_captured_order_is_planned_then_released(

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from ileti.clock import SYSTEM, Clock, next_day, parse_day
 from ileti.models import Order, OrderCounts
+from ileti.services.relay_pages import OrderRelay, order_relay
 from ileti.store import Store
 from ileti.store import order_pages as page_store
 from ileti.store import orders as order_store
@@ -162,6 +163,20 @@ class OrderPages:
     ) -> OrderReport | None:
         """One of the account's orders (None when it has no such order)."""
         return await self._store.read(_report, account_id, order_id, after, size)
+
+    async def report_with_relay(
+        self, account_id: int, order_id: int, after: int | None = None
+    ) -> tuple[OrderReport, OrderRelay] | None:
+        """An order's report and what the relay shows of it, read at one moment: a
+        batch's outcome and its messages' statuses are written together, and two reads
+        could show the one without the other."""
+
+        def read(conn: Connection) -> tuple[OrderReport, OrderRelay] | None:
+            found = _report(conn, account_id, order_id, after, REPORT_PAGE)
+            relay = order_relay(conn, account_id, order_id)
+            return None if found is None or relay is None else (found, relay)
+
+        return await self._store.read(read)
 
 
 def _report(

@@ -48,7 +48,7 @@ class RelayPages:
 
     async def order(self, account_id: int, order_id: int) -> OrderRelay | None:
         """None when the account has no such order."""
-        return await self._store.read(_order, account_id, order_id)
+        return await self._store.read(order_relay, account_id, order_id)
 
     async def message(self, account_id: int, message_id: int, order_id: int) -> MessageRelay:
         def read(conn: Connection) -> MessageRelay:
@@ -60,7 +60,10 @@ class RelayPages:
         return await self._store.read(read)
 
 
-def _order(conn: Connection, account_id: int, order_id: int) -> OrderRelay | None:
+def order_relay(conn: Connection, account_id: int, order_id: int) -> OrderRelay | None:
+    """The order as the relay sees it; None when the account has no such order. Read
+    in the same transaction as the order's messages (``OrderPages.report``), so that a
+    batch and the statuses it set are shown together."""
     order = order_store.find(conn, account_id, order_id)
     if order is None:
         return None

@@ -23,7 +23,6 @@ from ileti.services.order_pages import (
     order_filter,
     status_of,
 )
-from ileti.services.relay_pages import RelayPages
 from ileti.services.relay_settings import RelaySettingError
 from ileti.values import MAX_ID
 
@@ -62,7 +61,6 @@ def cancellable(order: Order, now: int) -> bool:
 
 def routes(rt: Runtime) -> list[Route]:
     pages = OrderPages(rt.store, clock=rt.clock)
-    relay_pages = RelayPages(rt.store)
 
     async def order_list(ctx: Ctx) -> Response:
         account = ctx.account
@@ -102,11 +100,11 @@ def routes(rt: Runtime) -> list[Route]:
             if not after_raw.isdigit() or int(after_raw) > MAX_ID:
                 raise NotFound()
             after = int(after_raw)
-        found = await pages.report(ctx.account.id, order_id, after)
-        if found is None:
+        both = await pages.report_with_relay(ctx.account.id, order_id, after)
+        if both is None:
             raise NotFound()
+        found, relay = both
         account = await ctx.rt.accounts.get(ctx.account.key)
-        relay = await relay_pages.order(ctx.account.id, order_id)
         return ctx.render(
             "order.html",
             status=status,
