@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from ileti.clock import SYSTEM, Clock, next_day, parse_day
 from ileti.models import Order, OrderCounts
-from ileti.services.relay_pages import OrderRelay, order_relay
+from ileti.services.relay_pages import OrderRelay, relay_of
 from ileti.store import Store
 from ileti.store import order_pages as page_store
 from ileti.store import orders as order_store
@@ -173,8 +173,7 @@ class OrderPages:
 
         def read(conn: Connection) -> tuple[OrderReport, OrderRelay] | None:
             found = _report(conn, account_id, order_id, after, REPORT_PAGE)
-            relay = order_relay(conn, account_id, order_id)
-            return None if found is None or relay is None else (found, relay)
+            return None if found is None else (found, relay_of(conn, account_id, found.order))
 
         return await self._store.read(read)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from ileti.models import Order
 from ileti.store import Store
 from ileti.store import orders as order_store
 from ileti.store import relay as relay_store
@@ -61,12 +62,16 @@ class RelayPages:
 
 
 def order_relay(conn: Connection, account_id: int, order_id: int) -> OrderRelay | None:
-    """The order as the relay sees it; None when the account has no such order. Read
-    in the same transaction as the order's messages (``OrderPages.report``), so that a
-    batch and the statuses it set are shown together."""
+    """The order as the relay sees it; None when the account has no such order."""
     order = order_store.find(conn, account_id, order_id)
-    if order is None:
-        return None
+    return None if order is None else relay_of(conn, account_id, order)
+
+
+def relay_of(conn: Connection, account_id: int, order: Order) -> OrderRelay:
+    """What the relay shows of one of the account's orders, already read in this
+    transaction (``OrderPages.report_with_relay`` reads it with the order's messages, so
+    that a batch and the statuses it set are shown together)."""
+    order_id = order.id
     upstream = relay_store.upstream(conn, account_id)
     found = relay_store.batches_of(conn, order_id)
     released = any(batch.kind == "release" for batch in found)
